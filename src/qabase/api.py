@@ -1,0 +1,238 @@
+"""The Python API that the CLI (and later the web page) is a thin layer over.
+
+>>> kb = open_kb("path/to/kb")                    # doctest: +SKIP
+>>> result = kb.search("交叉执行案件怎么结案")       # doctest: +SKIP
+>>> result.results[0].id                           # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import index as ix_mod
+from .errors import BadId, EntryNotFound, IndexUnavailable, Problem
+from .kb import KB, load_kb
+from .retrieve import Filters, Hit
+
+SCHEMA_VERSION = 1
+MAX_QUERY_INPUT = 10_000
+
+
+@dataclass
+class SearchResult:
+    query: str
+    searched_as: list[str]
+    total: int
+    results: list[Hit]
+    skipped: list[Problem]
+    notice: str
+    filters: dict = field(default_factory=dict)
+    suggestions: list[str] = field(default_factory=list)
+    truncated: bool = False
+    rebuilt: str | None = None  # why the index was (re)built for this search, if it was
+
+    def to_dict(self, kb: KB) -> dict:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "query": self.query,
+            "searched_as": self.searched_as,
+            "total": self.total,
+            "filters": self.filters,
+            "truncated": self.truncated,
+            "skipped": [{"path": p.path, "line": p.line, "reason": p.message} for p in self.skipped],
+            "results": [hit_dict(kb, h) for h in self.results],
+            "suggestions": self.suggestions,
+            "notice": self.notice,
+        }
+
+
+def hit_dict(kb: KB, h: Hit) -> dict:
+    t = kb.find_topic(h.topic)
+    return {
+        "id": h.id,
+        "topic": {"slug": h.topic, "name": t.name if t else h.topic},
+        "question": h.question,
+        "score": h.score,
+        "snippet": h.snippet,
+        "legal_basis": h.legal_basis,
+        "batch": h.batch,
+        "status": h.status,
+        "tags": h.tags,
+    }
+
+
+_ID_RE = re.compile(r"^[a-z]+-\d{3,}$")
+
+
+class KnowledgeBase:
+    """One knowledge base: configuration, entries, index and search."""
+
+    def __init__(self, kb: KB, index_dir: Path | str | None = None):
+        from .catalogue import load_catalogue
+
+        self.kb = kb
+        self.catalogue = load_catalogue(kb.kb_dir / "instruments.yaml")
+        self.location = ix_mod.locate(kb.root, index_dir)
+        self._segmenter = None
+        self._analyzer = None
+
+    @property
+    def root(self) -> Path:
+        return self.kb.root
+
+    @property
+    def segmenter(self):
+        if self._segmenter is None:
+            from .segment import Segmenter
+
+            extra = [w for g in self.kb.synonyms for w in g if len(w) >= 2]
+            extra += [t.name for t in self.kb.topics]
+            self._segmenter = Segmenter(self.kb.userdict, extra)
+        return self._segmenter
+
+    @property
+    def analyzer(self):
+        if self._analyzer is None:
+            from .segment import QueryAnalyzer
+
+            self._analyzer = QueryAnalyzer(self.segmenter, self.kb.synonyms, self.kb.stopwords, self.catalogue)
+        return self._analyzer
+
+    # -- entries -------------------------------------------------------------------------
+    def load_entries(self):
+        from .entries import load_entries
+
+        return load_entries(self.kb)
+
+    def check(self):
+        from .check import check
+
+        return check(self)
+
+    def get(self, entry_id: str):
+        """The entry with this id, read from its file."""
+        entry_id = (entry_id or "").strip().lower()
+        if not _ID_RE.match(entry_id):
+            raise BadId(f"编号格式不对：{entry_id!r}（应为专题前缀加数字，如 dis-001）")
+        loaded = self.load_entries()
+        for e in loaded.entries:
+            if e.id == entry_id:
+                return e
+        broken = [p for p in loaded.skipped if Path(p.path).stem == entry_id]
+        if broken:
+            raise EntryNotFound(f"条目 {entry_id} 有错误，无法显示：{broken[0]}")
+        raise EntryNotFound(f"没有编号为 {entry_id} 的条目。可用 qabase list 查看全部条目。")
+
+    # -- index ---------------------------------------------------------------------------
+    def build_index(self, progress=None, lock_wait: float | None = 60.0):
+        return ix_mod.build(self.kb, self.segmenter, self.catalogue, progress=progress,
+                            lock_wait=lock_wait, location=self.location)
+
+    def index_status(self) -> tuple[Path | None, dict | None, bool]:
+        """(live generation, its manifest, fresh?)"""
+        from .entries import entry_files
+
+        gen = ix_mod.current_generation(self.location.path)
+        manifest = ix_mod.read_manifest(gen) if gen else None
+        fresh = bool(manifest) and ix_mod.is_fresh(self.kb, gen, manifest, entry_files(self.kb))
+        return gen, manifest, fresh
+
+    def ensure_index(self, progress=None):
+        """Open the live generation, building it first if it is missing, stale or broken.
+
+        Returns (whoosh index, manifest, why it was rebuilt or None).
+        """
+        gen, manifest, fresh = self.index_status()
+        why = None
+        if gen is None or manifest is None:
+            why = "首次使用，已自动建立索引"
+        elif not fresh:
+            why = "条目有变动，已自动更新索引"
+        if why is None:
+            try:
+                return ix_mod.open_generation(gen), manifest, None
+            except ix_mod.IndexCorrupt as e:
+                latest = ix_mod.current_generation(self.location.path)
+                if latest is not None and latest != gen:
+                    return self.ensure_index(progress)  # another build switched under us
+                why = f"{e}，已从条目重建"
+        try:
+            gen, manifest = self.build_index(progress=progress)
+        except OSError as e:
+            raise IndexUnavailable(f"无法建立索引（{self.location.path}）：{e.strerror or e}") from None
+        return ix_mod.open_generation(gen), manifest, why
+
+    # -- search --------------------------------------------------------------------------
+    def search(self, query: str, *, limit: int = 10, topic: str | None = None, tag: str | None = None,
+               batch: int | None = None, all_status: bool = False, progress=None) -> SearchResult:
+        """Search the knowledge base the way a judge asks.
+
+        :param query: free Chinese text; Whoosh syntax characters are plain text here.
+        :param topic: slug or Chinese name.
+        :param all_status: include draft, review and withdrawn entries (default: published only).
+        """
+        from . import retrieve as s
+
+        query = "" if query is None else str(query)
+        truncated = len(query) > MAX_QUERY_INPUT
+        query = query[:MAX_QUERY_INPUT]
+        t = self.kb.topic(topic) if topic else None
+        filters = Filters(topic=t.slug if t else None, tag=tag, batch=batch, all_status=all_status)
+        plan = self.analyzer.analyse(query)
+        ix, manifest, why = self.ensure_index(progress)
+        try:
+            total, hits = s.run(ix, plan, filters, limit)
+        finally:
+            ix.close()
+        skipped = [Problem(p["path"], p["line"], p["level"], p["message"]) for p in manifest.get("skipped", [])]
+        result = SearchResult(
+            query=query, searched_as=plan.searched_as, total=total, results=hits, skipped=skipped,
+            notice=self.kb.notice, truncated=truncated or plan.truncated, rebuilt=why,
+            filters={k: v for k, v in asdict(filters).items() if v not in (None, False)},
+        )
+        if not hits:
+            result.suggestions = self._suggest(plan, filters)
+        return result
+
+    def _suggest(self, plan, filters: Filters) -> list[str]:
+        out = []
+        if plan.empty:
+            out.append("请输入要查询的问题，例如：交叉执行案件怎么结案")
+        if filters.active:
+            out.append("去掉专题、标签或批次筛选后再试")
+        words = [t.text for t in plan.terms if t.origin == "query"]
+        if len(words) > 1:
+            out.append("换成更短的关键词，例如：" + "、".join(words[:3]))
+        out.append("按专题浏览：" + "、".join(f"{t.name}（qabase list --topic {t.slug}）" for t in self.kb.topics))
+        return out
+
+    def list_entries(self, topic: str | None = None, all_status: bool = True):
+        t = self.kb.topic(topic) if topic else None
+        loaded = self.load_entries()
+        entries = [e for e in loaded.entries if (t is None or e.topic == t.slug)
+                   and (all_status or e.status == "published")]
+        return entries, loaded
+
+    def topic_counts(self) -> list[dict]:
+        loaded = self.load_entries()
+        out = []
+        for t in self.kb.topics:
+            es = [e for e in loaded.entries if e.topic == t.slug]
+            out.append({"slug": t.slug, "name": t.name, "prefix": t.prefix, "description": t.description,
+                        "entries": len(es), "published": sum(1 for e in es if e.status == "published")})
+        return out
+
+
+def open_kb(root: Path | str | None = None, index_dir: Path | str | None = None) -> KnowledgeBase:
+    """Open the knowledge base at ``root`` (or found from the current directory)."""
+    return KnowledgeBase(load_kb(root), index_dir)
+
+
+def search(query: str, root: Path | str | None = None, **kwargs) -> SearchResult:
+    """One-shot search: ``qabase.search("终本案件怎么恢复执行")``."""
+    return open_kb(root).search(query, **kwargs)
+
+
+def load_entries(root: Path | str | None = None):
+    return open_kb(root).load_entries()

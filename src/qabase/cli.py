@@ -1,0 +1,318 @@
+"""The ``qabase`` command: each command parses its options, makes one library call and
+renders the result as text or ``--json``. Library errors become one Chinese line on stderr."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import QabaseError
+
+app = typer.Typer(
+    help="qabase：交叉执行问答知识库。检索、查看、校验和建索引。\n\n"
+         "在知识库目录（含 kb/ 与 qa_entries/）或其子目录中运行，或用 --root 指定知识库。",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class State:
+    root: Optional[Path] = None
+    index_dir: Optional[Path] = None
+
+
+state = State()
+
+JsonOpt = typer.Option(False, "--json", help="以 JSON 输出，供脚本使用。")
+
+
+def _command(*args, **kwargs):
+    """app.command that turns library errors into one Chinese line on stderr and exit code 1."""
+    import functools
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(*a, **k):
+            try:
+                return fn(*a, **k)
+            except QabaseError as e:
+                _fail(str(e))
+        return app.command(*args, **kwargs)(inner)
+    return wrap
+
+
+@app.callback()
+def _global(
+    root: Optional[Path] = typer.Option(None, "--root", envvar="QABASE_ROOT",
+                                        help="知识库目录（含 kb/ 与 qa_entries/）。默认从当前目录向上查找。"),
+    index_dir: Optional[Path] = typer.Option(None, "--index-dir", envvar="QABASE_INDEX_DIR",
+                                             help="索引存放目录。默认 kb/.index/，不可写时用用户缓存目录。"),
+):
+    state.root = root
+    state.index_dir = index_dir
+
+
+def _open():
+    from .api import open_kb
+
+    return open_kb(state.root, state.index_dir)
+
+
+def _out(text: str = "") -> None:
+    typer.echo(text)
+
+
+def _err(text: str) -> None:
+    typer.echo(text, err=True)
+
+
+def _json(data) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _fail(message: str, code: int = 1):
+    _err(f"错误：{message}")
+    raise typer.Exit(code)
+
+
+def _highlight(runs: list[dict]) -> str:
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    parts = []
+    for r in runs:
+        if r["match"]:
+            parts.append(typer.style(r["text"], fg="yellow", bold=True) if color else f"【{r['text']}】")
+        else:
+            parts.append(r["text"])
+    return "".join(parts)
+
+
+class _Progress:
+    """Progress on stderr: a redrawn line on a terminal, one line per phase otherwise."""
+
+    def __init__(self, quiet: bool = False):
+        self.tty = sys.stderr.isatty()
+        self.quiet = quiet
+        self.last = None
+
+    def __call__(self, phase: str, done: int, total: int):
+        if self.quiet:
+            return
+        if self.tty:
+            bar = ""
+            if total:
+                filled = int(20 * done / total)
+                bar = f" [{'#' * filled}{'.' * (20 - filled)}] {done}/{total}"
+            sys.stderr.write(f"\r{phase}{bar}\033[K")
+            sys.stderr.flush()
+        elif phase != self.last:
+            sys.stderr.write(f"{phase}…\n")
+            sys.stderr.flush()
+        self.last = phase
+
+    def done(self):
+        if self.tty and self.last and not self.quiet:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+@_command()
+def search(
+    query: str = typer.Argument(..., help="要查询的问题，用平常的话说即可，如：被执行人跑了找不到人怎么办"),
+    limit: int = typer.Option(10, "--limit", "-n", min=1, max=100, help="最多显示几条结果。"),
+    topic: Optional[str] = typer.Option(None, "--topic", "-t", help="只查某个专题（slug 或中文名，如 discovery 或 案件发现）。"),
+    tag: Optional[str] = typer.Option(None, "--tag", help="只查带此标签的条目。"),
+    batch: Optional[int] = typer.Option(None, "--batch", min=1, help="只查某一批次。"),
+    all_status: bool = typer.Option(False, "--all-status", help="也查草稿、待审和已撤回的条目（默认只查已发布的）。"),
+    as_json: bool = JsonOpt,
+):
+    """检索知识库，按相关程度排列结果。
+
+    示例：qabase search "交叉执行案件怎么结案"；qabase search 终本 --topic 立结案要求；
+    qabase search "民诉法237条" --json
+    """
+    kbase = _open()
+    progress = _Progress(quiet=as_json)
+    result = kbase.search(query, limit=limit, topic=topic, tag=tag, batch=batch,
+                          all_status=all_status, progress=progress)
+    progress.done()
+    if result.rebuilt and not as_json:
+        _err(f"（{result.rebuilt}）")
+    if as_json:
+        _json(result.to_dict(kbase.kb))
+        return
+    if result.skipped:
+        _err(f"注意：有 {len(result.skipped)} 个条目因错误未编入索引（运行 qabase check 查看）：")
+        for p in result.skipped[:5]:
+            _err(f"  {p}")
+    shown = "、".join(result.searched_as) or "（无可检索的词）"
+    _out(f"按“{shown}”检索，共 {result.total} 条结果" + ("，查询过长已截断" if result.truncated else "") + "：")
+    if not result.results:
+        _out("没有找到相关条目。建议：")
+        for s in result.suggestions:
+            _out(f"  · {s}")
+    for i, h in enumerate(result.results, 1):
+        t = kbase.kb.find_topic(h.topic)
+        _out("")
+        _out(f"{i}. [{h.id}] {h.question}")
+        _out(f"   专题：{t.name if t else h.topic}　得分：{h.score:.2f}" + ("" if h.status == "published" else f"　状态：{h.status}"))
+        if h.snippet:
+            _out(f"   {_highlight(h.snippet)}")
+    _out("")
+    _out(f"说明：{result.notice}")
+
+
+@_command()
+def show(
+    entry_id: str = typer.Argument(..., metavar="ID", help="条目编号，如 dis-001。"),
+    as_json: bool = JsonOpt,
+):
+    """显示一个条目的全文：问题、答复、法律依据和来源。
+
+    示例：qabase show fil-003
+    """
+    from .render import to_text
+
+    kbase = _open()
+    e = kbase.get(entry_id)
+    if as_json:
+        data = e.to_dict(kbase.root)
+        t = kbase.kb.find_topic(e.topic)
+        data["topic"] = {"slug": e.topic, "name": t.name if t else e.topic}
+        data["schema_version"] = 1
+        data["notice"] = kbase.kb.notice
+        _json(data)
+        return
+    t = kbase.kb.find_topic(e.topic)
+    _out(f"[{e.id}] {e.question}")
+    meta = [f"专题：{t.name if t else e.topic}", f"状态：{e.status}"]
+    if e.batch:
+        meta.append(f"第{e.batch}批")
+    if e.updated:
+        meta.append(f"更新：{e.updated.isoformat()}")
+    _out("　".join(meta))
+    if e.aliases:
+        _out("其他问法：" + "；".join(e.aliases))
+    _out("")
+    _out(to_text(e.answer))
+    _out("")
+    if e.legal_basis:
+        _out("法律依据：")
+        for c in e.legal_basis:
+            _out(f"  · {c}")
+    if e.tags:
+        _out("标签：" + "、".join(e.tags))
+    if e.source:
+        _out(f"来源：{e.source}")
+    if e.superseded_by:
+        _out(f"本条已被 {e.superseded_by} 取代。")
+    _out("")
+    _out(f"说明：{kbase.kb.notice}")
+
+
+@_command()
+def topics(as_json: bool = JsonOpt):
+    """列出全部专题及各专题的条目数。"""
+    kbase = _open()
+    rows = kbase.topic_counts()
+    if as_json:
+        _json({"schema_version": 1, "topics": rows})
+        return
+    for r in rows:
+        _out(f"{r['slug']:<18} {r['name']}　{r['published']} 条已发布 / 共 {r['entries']} 条　{r['description']}")
+
+
+@_command("list")
+def list_(
+    topic: Optional[str] = typer.Option(None, "--topic", "-t", help="只列某个专题（slug 或中文名）。"),
+    as_json: bool = JsonOpt,
+):
+    """列出条目（编号、状态、问题），按专题和编号排序。"""
+    kbase = _open()
+    entries, _ = kbase.list_entries(topic)
+    if as_json:
+        _json({"schema_version": 1, "entries": [
+            {"id": e.id, "topic": e.topic, "question": e.question, "status": e.status, "batch": e.batch}
+            for e in entries]})
+        return
+    for e in entries:
+        _out(f"{e.id:<9} {e.status:<10} {e.question}")
+    _out(f"共 {len(entries)} 条。")
+
+
+@_command()
+def check(as_json: bool = JsonOpt):
+    """校验全部条目：YAML 格式、必填字段、专题、编号重复、日期、法律依据格式等。
+
+    每个问题一行，格式为“文件:行号: 错误/警告：说明”。有错误时退出码为 1，只有警告时为 0。
+    """
+    kbase = _open()
+    report = kbase.check()
+    if as_json:
+        _json({"schema_version": 1, "entries": report.entries, "files": report.files,
+               "errors": len(report.errors), "warnings": len(report.warnings),
+               "problems": [p.to_dict() for p in report.problems]})
+    else:
+        for p in report.problems:
+            _out(str(p))
+        _out(f"检查了 {report.files} 个文件：{len(report.errors)} 个错误，{len(report.warnings)} 个警告。")
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@_command()
+def index(
+    wait: float = typer.Option(60.0, "--wait", help="另一个进程正在建索引时最多等待的秒数。"),
+    as_json: bool = JsonOpt,
+):
+    """重建检索索引（检索时也会在需要时自动建立或更新）。"""
+    kbase = _open()
+    progress = _Progress(quiet=as_json)
+    gen, manifest = kbase.build_index(progress=progress, lock_wait=wait)
+    progress.done()
+    if as_json:
+        _json({"schema_version": 1, "generation": gen.name, "index_dir": str(kbase.location.path),
+               "entries": manifest["entries"], "skipped": manifest["skipped"]})
+        return
+    _out(f"索引已建立：{manifest['entries']} 个条目，位于 {kbase.location.path}")
+    if kbase.location.reason == "cache":
+        _out("（kb/ 不可写，索引放在用户缓存目录。）")
+    if manifest["skipped"]:
+        _out(f"有 {len(manifest['skipped'])} 个文件因错误未编入（运行 qabase check 查看）。")
+
+
+def main() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="replace")
+        except (AttributeError, ValueError):
+            pass
+    try:
+        app(standalone_mode=False)
+    except QabaseError as e:
+        _err(f"错误：{e}")
+        sys.exit(1)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except BrokenPipeError:
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        sys.exit(0)
+    except KeyboardInterrupt:
+        _err("已中断。")
+        sys.exit(130)
+    except Exception as e:
+        # Usage errors come from the Click that Typer bundles; they know how to show themselves.
+        if hasattr(e, "show") and hasattr(e, "exit_code"):
+            e.show()
+            sys.exit(e.exit_code)
+        if type(e).__name__ == "Abort":
+            sys.exit(1)
+        raise

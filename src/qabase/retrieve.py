@@ -1,0 +1,143 @@
+"""Running an analysed query against a Whoosh generation: boosted term queries over the
+fields, filters, and hits with snippets built from qabase's own term matches."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .segment import QueryPlan
+
+# Question and aliases say what an entry is about; the answer only mentions things.
+FIELD_BOOSTS = {"question": 4.0, "aliases": 3.0, "tags": 1.5, "answer": 1.0}
+CITATION_BOOST = 6.0
+SNIPPET_CHARS = 120
+
+
+@dataclass
+class Hit:
+    id: str
+    topic: str
+    question: str
+    score: float
+    snippet: list[dict]
+    legal_basis: list[str]
+    batch: int | None
+    status: str
+    tags: list[str] = field(default_factory=list)
+    path: str = ""
+
+
+@dataclass
+class Filters:
+    topic: str | None = None
+    tag: str | None = None
+    batch: int | None = None
+    all_status: bool = False
+
+    @property
+    def active(self) -> bool:
+        return bool(self.topic or self.tag or self.batch is not None)
+
+
+def build_query(plan: QueryPlan):
+    from whoosh.query import Or, Term
+
+    subs = []
+    for t in plan.terms:
+        for f, b in FIELD_BOOSTS.items():
+            subs.append(Term(f, t.text, boost=b * t.weight))
+    for key in plan.citations:
+        subs.append(Term("cites", key, boost=CITATION_BOOST))
+    return Or(subs) if subs else None
+
+
+def build_filter(filters: Filters):
+    from whoosh.query import And, Term
+
+    parts = []
+    if not filters.all_status:
+        parts.append(Term("status", "published"))
+    if filters.topic:
+        parts.append(Term("topic", filters.topic))
+    if filters.tag:
+        parts.append(Term("tag", filters.tag))
+    if filters.batch is not None:
+        parts.append(Term("batch", str(filters.batch)))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else And(parts)
+
+
+def run(ix, plan: QueryPlan, filters: Filters, limit: int) -> tuple[int, list[Hit]]:
+    """Return (total matching, top ``limit`` hits)."""
+    q = build_query(plan)
+    if q is None:
+        return 0, []
+    with ix.searcher() as s:
+        results = s.search(q, limit=max(1, limit), filter=build_filter(filters))
+        total = len(results)
+        # Parts of a longer query word ("执行" in "交叉执行") would light up every line.
+        terms = [t.text for t in plan.terms if t.origin != "part"] or [t.text for t in plan.terms]
+        hits = []
+        for r in results:
+            d = r["doc"]
+            hits.append(Hit(
+                id=d["id"], topic=d["topic"], question=d["question"], score=round(float(r.score), 3),
+                snippet=snippet(d.get("answer_text", ""), terms), legal_basis=list(d.get("legal_basis") or []),
+                batch=d.get("batch"), status=d["status"], tags=list(d.get("tags") or []), path=d.get("path", ""),
+            ))
+    return total, hits
+
+
+def all_docs(ix) -> list[dict]:
+    with ix.searcher() as s:
+        return [f["doc"] for f in s.all_stored_fields()]
+
+
+def snippet(text: str, terms: list[str], width: int = SNIPPET_CHARS) -> list[dict]:
+    """The window of ``text`` with the most matched terms, as ``{text, match}`` runs."""
+    flat = re.sub(r"\s+", " ", text).strip()
+    if not flat:
+        return []
+    low = flat.lower()
+    wanted = sorted({t for t in terms if t and len(t) <= 30}, key=len, reverse=True)
+    spans = []
+    taken = [False] * len(low)
+    for t in wanted:
+        start = 0
+        while True:
+            i = low.find(t, start)
+            if i < 0:
+                break
+            if not any(taken[i:i + len(t)]):
+                spans.append((i, i + len(t)))
+                for k in range(i, i + len(t)):
+                    taken[k] = True
+            start = i + 1
+    spans.sort()
+    if len(flat) <= width:
+        lo, hi = 0, len(flat)
+    else:
+        best, lo = -1, 0
+        for s, _ in spans or [(0, 0)]:
+            begin = max(0, min(s - 20, len(flat) - width))
+            n = sum(1 for a, b in spans if a >= begin and b <= begin + width)
+            if n > best:
+                best, lo = n, begin
+        hi = lo + width
+    runs = []
+    pos = lo
+    for a, b in spans:
+        if b <= lo or a >= hi or a < pos:
+            continue
+        if a > pos:
+            runs.append({"text": flat[pos:a], "match": False})
+        runs.append({"text": flat[a:b], "match": True})
+        pos = b
+    if pos < hi:
+        runs.append({"text": flat[pos:hi], "match": False})
+    if lo > 0:
+        runs.insert(0, {"text": "…", "match": False})
+    if hi < len(flat):
+        runs.append({"text": "…", "match": False})
+    return runs
