@@ -207,6 +207,24 @@ class KnowledgeBase:
         out.append("按专题浏览：" + "、".join(f"{t.name}（qabase list --topic {t.slug}）" for t in self.kb.topics))
         return out
 
+    def run_queries(self, queries: dict[str, str], k: int = 10) -> tuple[dict, dict]:
+        """BEIR-style run over ``queries`` through the same path as search: (run, top scores)."""
+        run, top = {}, {}
+        for qid, text in queries.items():
+            result = self.search(text, limit=k)
+            run[qid] = {h.id: h.score for h in result.results}
+            top[qid] = result.results[0].score if result.results else 0.0
+        return run, top
+
+    def evaluate(self, path: Path | str | None = None, k: int = 10):
+        """Score the golden questions (default ``kb/golden.tsv``); returns an evaluate.Report."""
+        from .evaluate import evaluate, load_golden
+
+        golden = load_golden(Path(path) if path else self.kb.kb_dir / "golden.tsv")
+        run, top = self.run_queries(golden.queries, k)
+        topics = {e.id: e.topic for e in self.load_entries().entries}
+        return evaluate(golden, run, top, topics.get)
+
     def list_entries(self, topic: str | None = None, all_status: bool = True):
         t = self.kb.topic(topic) if topic else None
         loaded = self.load_entries()

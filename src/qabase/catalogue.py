@@ -85,6 +85,63 @@ def _version_key(v: str) -> str:
     return re.sub(r"[年修正订\s（）()]", "", v or "")
 
 
+UNVERIFIABLE = "无法核验：未收录原文"
+
+
+def verify(catalogue: Catalogue, citation: Citation) -> list[tuple[str, str]]:
+    """Check one citation against the catalogue; [(level, Chinese message)], empty when fine.
+
+    Errors: unknown instrument, unknown version, superseded or repealed text cited as current,
+    article that does not exist. Warnings: text not held (``articles: unknown``), validity
+    unverified, repealed text cited with its version.
+    """
+    import difflib
+
+    from .numerals import to_chinese
+
+    versions = self_versions = catalogue.candidates(citation.name)
+    if not versions:
+        pool = {}
+        for i in catalogue.instruments:
+            for n in (i.name, *i.abbr):
+                pool[normalise_name(n)] = i.name
+        close = difflib.get_close_matches(normalise_name(citation.name), list(pool), n=1, cutoff=0.5)
+        hint = f"；是不是《{pool[close[0]]}》？" if close else "；请先在 kb/instruments.yaml 中收录该文件"
+        return [("error", f"引用目录中没有《{citation.name}》{hint}")]
+    inst = catalogue.resolve(citation)
+    if inst is None:
+        known = "、".join(v.version for v in self_versions if v.version)
+        return [("error", f"《{citation.name}》没有“{citation.version}”这个版本（目录收录的版本：{known}）")]
+    out = []
+    if not inst.is_current:
+        successor = catalogue.by_id(inst.superseded_by) if inst.superseded_by else None
+        if inst.status == "效力待核实":
+            out.append(("warning", f"《{inst.name}》效力待核实，引用前请到官方渠道确认"))
+        elif not citation.version:
+            now = f"，现行文本是《{successor.name}》（{successor.version}）" if successor else ""
+            return [("error", f"《{inst.name}》（{inst.version}）{inst.status}{now}；"
+                              "不能作为现行规定引用，确需引用旧文本的，在书名号后注明版本")]
+        elif inst.status == "已废止":
+            now = f"，现行文本是《{successor.name}》" if successor else ""
+            out.append(("warning", f"引用的是已废止的《{inst.name}》（{inst.version}）{now}"))
+    if inst.articles == "unknown":
+        out.append(("warning", f"{UNVERIFIABLE}（《{inst.name}》），请对照官方文本核对条号"))
+        return out
+    keys = inst.article_keys()
+    if keys is None:
+        out.append(("warning", f"{UNVERIFIABLE}（目录中没有《{inst.name}》的条号信息）"))
+        return out
+    if citation.article_key not in keys:
+        count = int(inst.articles.get("count") or 0)
+        hint = f"该文件（{inst.version}）共{to_chinese(count)}条" if count else ""
+        if citation.sub and str(citation.article) in keys:
+            hint += f"，有第{to_chinese(citation.article)}条但没有{citation.article_label}"
+        if not citation.version and len(self_versions) > 1:
+            hint += "；如引用的是旧版本的条号，请在书名号后注明版本"
+        out.append(("error", f"《{inst.name}》没有{citation.article_label}（{hint}）"))
+    return out
+
+
 def citation_key(catalogue: Catalogue, citation: Citation) -> str:
     """Normalised form of a citation for the index: instrument id and article number."""
     inst = catalogue.resolve(citation)

@@ -23,7 +23,18 @@ class CheckReport:
 
 def check(kbase) -> CheckReport:
     """Run every rule: per-file validation (entries.load_entry), duplicate ids, kb/ warnings."""
+    from .catalogue import verify
+    from .errors import rel
+
     loaded = kbase.load_entries()
     problems = list(kbase.kb.warnings) + list(loaded.problems)
+    for e in loaded.entries:
+        for c, line in zip(e.citations, e.citation_lines):
+            for level, message in verify(kbase.catalogue, c):
+                problems.append(Problem(rel(e.path, kbase.root), line, level, message))
+    from . import authoring, duplicates
+
+    problems += duplicates.problems(kbase, loaded.entries)
+    problems += authoring.workflow_problems(kbase, loaded.entries)
     problems.sort(key=lambda p: (p.path, p.line, p.level != ERROR))
     return CheckReport(problems, len(loaded.entries), len(loaded.entries) + len(loaded.skipped))

@@ -286,6 +286,56 @@ def index(
         _out(f"有 {len(manifest['skipped'])} 个文件因错误未编入（运行 qabase check 查看）。")
 
 
+@_command("eval")
+def eval_(
+    file: Optional[Path] = typer.Argument(None, help="黄金问题文件（TSV：query、ids、kind 三列），默认 kb/golden.tsv。"),
+    min_mrr: Optional[float] = typer.Option(None, "--min-mrr", help="MRR@10（不含 typo 类）低于此值时退出码为 1。"),
+    show: int = typer.Option(20, "--show", help="最多列出多少条未排第一的查询。"),
+    as_json: bool = JsonOpt,
+):
+    """评测检索质量：MRR@10、Recall@1/3/10、nDCG@10，总体、按专题、按查询类型。
+
+    并列出正确答案没有排第一的查询及排第一的是哪条，便于补充其他问法或词典。
+    示例：qabase eval；qabase eval my_questions.tsv --min-mrr 0.9 --json
+    """
+    from dataclasses import asdict
+
+    from .evaluate import GoldenFormatError
+
+    kbase = _open()
+    try:
+        report = kbase.evaluate(file)
+    except (GoldenFormatError, OSError) as e:
+        _fail(str(e))
+    if as_json:
+        _json({"schema_version": 1, **asdict(report)})
+    else:
+        def row(name, m):
+            return (f"{name:<20} {m['queries']:>5} {m['MRR@10']:.3f}  {m['Recall@1']:.3f}  "
+                    f"{m['Recall@3']:.3f}  {m['Recall@10']:.3f}  {m['nDCG@10']:.3f}")
+        _out(f"{'':<20} {'查询数':>4} MRR@10  R@1    R@3    R@10   nDCG@10")
+        _out(row("全部", report.overall))
+        _out(row("不含 typo", report.non_typo))
+        _out("按查询类型：")
+        for k, m in report.by_kind.items():
+            _out(row("  " + k, m))
+        _out("按专题：")
+        for t, m in report.by_topic.items():
+            topic = kbase.kb.find_topic(t)
+            _out(row("  " + (topic.name if topic else t), m))
+        if report.misses:
+            _out(f"正确答案未排第一的查询（{len(report.misses)} 条，列出前 {min(show, len(report.misses))} 条）：")
+            for m in report.misses[:show]:
+                where = f"排第 {m['rank']}" if m["rank"] else "前 10 未出现"
+                _out(f"  [{m['kind']}] {m['query']}　应为 {','.join(m['expected'])}，{where}；排第一的是 {m['first']}")
+        if report.unanswered:
+            _out(f"知识库未覆盖的问题 {len(report.unanswered)} 条（用于校准弱匹配阈值），最高得分："
+                 + "、".join(f"{u['top_score']:.1f}" for u in report.unanswered))
+    if min_mrr is not None and report.non_typo["MRR@10"] < min_mrr:
+        _err(f"MRR@10（不含 typo）为 {report.non_typo['MRR@10']:.3f}，低于 --min-mrr {min_mrr}")
+        raise typer.Exit(1)
+
+
 def main() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:

@@ -23,6 +23,7 @@ KNOWN_FIELDS = {
     "updated": "更新日期", "legal_basis": "法律依据", "aliases": "其他问法", "tags": "标签",
     "source": "来源", "version": "版本", "published": "发布日期", "asked_by": "提问人",
     "answered_by": "答复人", "reviewed_by": "审核人", "superseded_by": "被替代为",
+    "import_key": "导入标识",
 }
 ID_RE = re.compile(r"^[a-z]+-\d{3,}$")
 MAX_BYTES = 1_000_000
@@ -40,6 +41,7 @@ class Entry:
     tags: list[str] = field(default_factory=list)
     legal_basis: list[str] = field(default_factory=list)
     citations: list[Citation] = field(default_factory=list)
+    citation_lines: list[int] = field(default_factory=list)
     batch: int | None = None
     updated: dt.date | None = None
     published: dt.date | None = None
@@ -211,12 +213,14 @@ def load_entry(path: Path, kb: KB, catalogue=None) -> tuple[Entry | None, list[P
             continue
         lists[key] = [str(x).strip() for x in v if str(x).strip()]
 
-    citations = []
+    citations, citation_lines = [], []
     for i, item in enumerate(lists["legal_basis"]):
+        line = _item_line(head, head_line, line_of("legal_basis"), item)
         try:
             citations.append(parse_citation(item))
+            citation_lines.append(line)
         except CitationSyntaxError as e:
-            err(_item_line(head, head_line, line_of("legal_basis"), item), f"法律依据无法解析：{e}")
+            err(line, f"法律依据无法解析：{e}")
 
     batch = meta.get("batch")
     if batch is not None:
@@ -255,7 +259,7 @@ def load_entry(path: Path, kb: KB, catalogue=None) -> tuple[Entry | None, list[P
     entry = Entry(
         id=eid, topic=topic.slug, question=question, status=status, answer=answer, path=path,
         aliases=lists["aliases"], tags=lists["tags"], legal_basis=lists["legal_basis"],
-        citations=citations, batch=batch, updated=dates["updated"], published=dates["published"],
+        citations=citations, citation_lines=citation_lines, batch=batch, updated=dates["updated"], published=dates["published"],
         version=version, source=text_field("source"), asked_by=text_field("asked_by"),
         answered_by=text_field("answered_by"), reviewed_by=text_field("reviewed_by"),
         superseded_by=text_field("superseded_by"), body_line=body_line, field_lines=dict(lines),
