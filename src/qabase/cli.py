@@ -25,6 +25,7 @@ app = typer.Typer(
 class State:
     root: Optional[Path] = None
     index_dir: Optional[Path] = None
+    statutes: Optional[Path] = None
 
 
 state = State()
@@ -53,9 +54,12 @@ def _global(
                                         help="知识库目录（含 kb/ 与 qa_entries/）。默认从当前目录向上查找。"),
     index_dir: Optional[Path] = typer.Option(None, "--index-dir", envvar="QABASE_INDEX_DIR",
                                              help="索引存放目录。默认 kb/.index/，不可写时用用户缓存目录。"),
+    statutes: Optional[Path] = typer.Option(None, "--statutes", envvar="QABASE_STATUTES",
+                                            help="法规原文目录（LawRefBook Markdown 格式），用于显示和检索条文原文。"),
 ):
     state.root = root
     state.index_dir = index_dir
+    state.statutes = statutes
 
 
 def _open():
@@ -129,6 +133,8 @@ def search(
     tag: Optional[str] = typer.Option(None, "--tag", help="只查带此标签的条目。"),
     batch: Optional[int] = typer.Option(None, "--batch", min=1, help="只查某一批次。"),
     all_status: bool = typer.Option(False, "--all-status", help="也查草稿、待审和已撤回的条目（默认只查已发布的）。"),
+    laws: bool = typer.Option(False, "--laws", help="在问答结果下方另列相关法条（需要法规原文目录）。"),
+    no_log: bool = typer.Option(False, "--no-log", help="不把本次检索记入检索缺口（qabase gaps）；也可设 QABASE_NO_LOG=1。"),
     as_json: bool = JsonOpt,
 ):
     """检索知识库，按相关程度排列结果。
@@ -141,10 +147,26 @@ def search(
     result = kbase.search(query, limit=limit, topic=topic, tag=tag, batch=batch,
                           all_status=all_status, progress=progress)
     progress.done()
+    if not no_log:
+        from .gaps import record_if_gap
+
+        record_if_gap(kbase, result)
     if result.rebuilt and not as_json:
         _err(f"（{result.rebuilt}）")
+    law_hits = None
+    if laws:
+        from .laws import HOW_TO_ADD, search_articles
+
+        lib = _library(kbase)
+        if lib is None:
+            _err(HOW_TO_ADD)
+        else:
+            law_hits = search_articles(lib, kbase.analyzer.analyse(query), kbase.segmenter, 5)
     if as_json:
-        _json(result.to_dict(kbase.kb))
+        data = result.to_dict(kbase.kb)
+        if laws:
+            data["laws"] = law_hits
+        _json(data)
         return
     if result.skipped:
         _err(f"注意：有 {len(result.skipped)} 个条目因错误未编入索引（运行 qabase check 查看）：")
@@ -163,6 +185,14 @@ def search(
         _out(f"   专题：{t.name if t else h.topic}　得分：{h.score:.2f}" + ("" if h.status == "published" else f"　状态：{h.status}"))
         if h.snippet:
             _out(f"   {_highlight(h.snippet)}")
+    if law_hits is not None:
+        _out("")
+        _out("—— 相关法条（法规原文检索，与上面的问答分开列出） ——")
+        if not law_hits:
+            _out("  没有找到相关条文。")
+        for h in law_hits:
+            _out(f"  《{h['title']}》{h['article']}")
+            _out(f"    {h['text'].splitlines()[0][:120]}")
     _out("")
     _out(f"说明：{result.notice}")
 
@@ -176,14 +206,18 @@ def show(
 
     示例：qabase show fil-003
     """
+    from .laws import HOW_TO_ADD, cited_articles
     from .render import to_text
 
     kbase = _open()
     e = kbase.get(entry_id)
+    lib = _library(kbase)
+    articles = cited_articles(kbase.catalogue, e.citations, lib)
     if as_json:
         data = e.to_dict(kbase.root)
         t = kbase.kb.find_topic(e.topic)
         data["topic"] = {"slug": e.topic, "name": t.name if t else e.topic}
+        data["articles"] = articles
         data["schema_version"] = 1
         data["notice"] = kbase.kb.notice
         _json(data)
@@ -211,6 +245,16 @@ def show(
         _out(f"来源：{e.source}")
     if e.superseded_by:
         _out(f"本条已被 {e.superseded_by} 取代。")
+    if lib is None:
+        _err(HOW_TO_ADD)
+    elif any(a["text"] for a in articles):
+        _out("")
+        _out("所引条文：")
+        for a in articles:
+            if a["text"]:
+                _out(f"  {a['citation']}")
+                for line in a["text"].splitlines():
+                    _out(f"    {line}")
     _out("")
     _out(f"说明：{kbase.kb.notice}")
 
@@ -334,6 +378,98 @@ def eval_(
     if min_mrr is not None and report.non_typo["MRR@10"] < min_mrr:
         _err(f"MRR@10（不含 typo）为 {report.non_typo['MRR@10']:.3f}，低于 --min-mrr {min_mrr}")
         raise typer.Exit(1)
+
+
+def _library(kbase):
+    from .laws import StatuteLibrary, statutes_dir
+
+    d = statutes_dir(kbase.kb, state.statutes)
+    return StatuteLibrary(d) if d else None
+
+
+@_command()
+def law(
+    reference: list[str] = typer.Argument(..., help="条文，如：民诉法 237、民事诉讼法第二百三十七条、异议复议规定第5条；配合 --search 时为检索词。"),
+    search_text: bool = typer.Option(False, "--search", help="在法规原文中检索（需要法规原文目录）。"),
+    limit: int = typer.Option(5, "--limit", "-n", min=1, max=50, help="--search 时最多显示几条。"),
+    as_json: bool = JsonOpt,
+):
+    """查条文：把各种写法解析为规范引用（全称、版本、条号、效力），并列出引用该条的条目。
+
+    有法规原文目录时（--statutes、QABASE_STATUTES 或 kb/config.yaml 的 statutes）同时显示条文原文。
+    示例：qabase law 民诉法 237；qabase law "异议复议规定第5条" --json；qabase law 终结本次执行程序 --search
+    """
+    from .laws import HOW_TO_ADD, article_text, resolve_reference, search_articles
+
+    reference = " ".join(reference)
+    kbase = _open()
+    lib = _library(kbase)
+    if search_text:
+        if lib is None:
+            _fail(HOW_TO_ADD)
+        hits = search_articles(lib, kbase.analyzer.analyse(reference), kbase.segmenter, limit)
+        if as_json:
+            _json({"schema_version": 1, "query": reference, "results": hits})
+            return
+        if not hits:
+            _out("法规原文中没有找到相关条文。")
+        for h in hits:
+            _out(f"《{h['title']}》{h['article']}")
+            _out(f"  {h['text']}")
+        return
+    r = resolve_reference(reference, kbase.catalogue)
+    if lib is not None:
+        r.text = article_text(lib, r.instrument, r.citation)
+    from .catalogue import citation_key
+
+    key = citation_key(kbase.catalogue, r.citation)
+    citing = [e for e in kbase.load_entries().entries
+              if any(citation_key(kbase.catalogue, c) == key for c in e.citations)]
+    if as_json:
+        data = r.to_dict()
+        data["schema_version"] = 1
+        data["entries"] = [{"id": e.id, "question": e.question, "status": e.status} for e in citing]
+        data["statutes_available"] = lib is not None
+        _json(data)
+        return
+    d = r.to_dict()
+    i = r.instrument
+    _out(d["citation"])
+    _out(f"  文件：{i.name}（{i.version}，{i.issuer}）　效力：{i.status}")
+    if i.superseded_by:
+        succ = kbase.catalogue.by_id(i.superseded_by)
+        if succ:
+            _out(f"  现行文本：《{succ.name}》（{succ.version}）")
+    _out(f"  条号：{d['article']['label']}（第 {r.citation.article} 条）")
+    if lib is None:
+        _err(HOW_TO_ADD)
+    elif r.text:
+        _out("")
+        _out(r.text)
+    elif i.articles == "unknown":
+        _out("（原文未收录，请对照官方文本。）")
+    _out("")
+    if citing:
+        _out(f"引用该条的条目（{len(citing)} 条）：")
+        for e in citing:
+            _out(f"  [{e.id}] {e.question}")
+    else:
+        _out("知识库中没有条目引用该条。")
+
+
+@_command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="监听地址。默认 127.0.0.1，只有本机能访问；0.0.0.0 表示允许其他计算机访问。"),
+    port: int = typer.Option(8000, "--port", "-p", min=0, max=65535, help="端口。0 表示任选一个空闲端口。"),
+):
+    """启动网页版：法官在浏览器中检索、查看条目，另有只读的 JSON 接口（/api/…，说明见 /openapi.json）。
+
+    示例：qabase serve；qabase serve --port 8080；qabase serve --host 0.0.0.0
+    """
+    # The web stack is imported here so that `qabase search` never pays for it.
+    from .web import serve as run
+
+    run(_open(), host, port, statutes=state.statutes, say=_out)
 
 
 def main() -> None:

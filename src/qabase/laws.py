@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .citations import normalise_name
+from .errors import QabaseError
 from .numerals import NUMERAL_CHARS, to_int
 
 _CN = "零〇一二两三四五六七八九十百千"
@@ -107,11 +108,164 @@ class StatuteLibrary:
     def find(self, instrument) -> Statute | None:
         name = normalise_name(instrument.name)
         same = [s for s in self.statutes if normalise_name(s.title) == name]
-        if len(same) <= 1:
-            return same[0] if same else None
         want = re.search(r"(19|20)\d{2}", instrument.version or "")
         if want:
-            for s in same:
-                if s.year == int(want.group(0)):
-                    return s
+            # A text of another year is another version: never answer with it.
+            same = [s for s in same if s.year is None or s.year == int(want.group(0))]
+        return same[0] if len(same) == 1 else None
+
+
+class UnknownInstrument(QabaseError):
+    """Raised when a reference names no instrument of the catalogue; ``hint`` is the closest one."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.hint = hint
+
+
+class NoSuchArticle(QabaseError):
+    """Raised when the instrument is known but the article number does not exist in it."""
+
+
+class BadReference(QabaseError):
+    """Raised when the text does not look like a reference to an article."""
+
+
+_LOOSE = re.compile(
+    rf"^(?P<name>.+?)(?:[（(](?P<version>[^（）()]*\d{{4}}[^（）()]*)[）)])?第?(?P<article>[{NUMERAL_CHARS}]+)条?"
+    rf"(?:之(?P<sub>[{NUMERAL_CHARS}]+))?(?:第(?P<para>[{NUMERAL_CHARS}]+)款)?(?:第(?P<item>[{NUMERAL_CHARS}]+)项)?$"
+)
+
+
+@dataclass
+class Resolved:
+    instrument: object
+    citation: object
+    text: str | None = None  # article text, when a statute library is available
+
+    def to_dict(self) -> dict:
+        from .numerals import to_chinese
+
+        i, c = self.instrument, self.citation
+        return {
+            "citation": c.canonical(i.name if i.is_current else None) if i.is_current else c.canonical(),
+            "instrument": {"id": i.id, "name": i.name, "version": i.version, "issuer": i.issuer,
+                           "status": i.status, "superseded_by": i.superseded_by},
+            "article": {"number": c.article, "sub": c.sub, "label": c.article_label,
+                        "chinese": to_chinese(c.article)},
+            "paragraph": c.para, "item": c.item,
+            "text": self.text,
+        }
+
+
+def resolve_reference(text: str, catalogue) -> Resolved:
+    """Any reasonable form — ``民诉法 237``, ``民事诉讼法第二百三十七条``, ``异议复议规定第5条``,
+    ``《中华人民共和国民事诉讼法》（2021年修正）第233条`` — to a catalogued article."""
+    import difflib
+
+    from .citations import Citation
+
+    compact = re.sub(r"[\s《》〈〉<>]", "", text or "")
+    m = _LOOSE.match(compact)
+    if not m:
+        raise BadReference(f"无法识别的条文：{text}（例如：民诉法 237、民事诉讼法第二百三十七条）")
+    try:
+        article = to_int(m["article"])
+        sub = to_int(m["sub"]) if m["sub"] else None
+        para = to_int(m["para"]) if m["para"] else None
+        item = to_int(m["item"]) if m["item"] else None
+    except ValueError as e:
+        raise BadReference(f"{e}：{text}") from None
+    name = m["name"]
+    if not catalogue.candidates(name):
+        pool = {normalise_name(n): i.name for i in catalogue.instruments for n in (i.name, *i.abbr)}
+        close = difflib.get_close_matches(normalise_name(name), list(pool), n=1, cutoff=0.4)
+        hint = pool[close[0]] if close else None
+        raise UnknownInstrument(f"引用目录中没有“{name}”" + (f"；是不是《{hint}》？" if hint else ""), hint)
+    c = Citation(name, m["version"], article, sub, para, item)
+    inst = catalogue.resolve(c)
+    if inst is None:
+        raise UnknownInstrument(f"《{name}》没有“{m['version']}”这个版本")
+    c = Citation(inst.name, m["version"], article, sub, para, item)
+    keys = inst.article_keys()
+    if keys is not None and c.article_key not in keys:
+        count = int(inst.articles.get("count") or 0)
+        raise NoSuchArticle(f"《{inst.name}》（{inst.version}）没有{c.article_label}，该文件共{count}条")
+    return Resolved(inst, c)
+
+
+def statutes_dir(kb, explicit=None) -> Path | None:
+    """``--statutes``, else ``QABASE_STATUTES``, else ``statutes:`` in kb/config.yaml (relative to the root)."""
+    import os
+
+    value = explicit or os.environ.get("QABASE_STATUTES") or kb.settings.get("statutes")
+    if not value:
         return None
+    p = Path(value).expanduser()
+    if not p.is_absolute():
+        p = (kb.root / p) if not explicit else p.resolve()
+    return p if p.is_dir() else None
+
+
+HOW_TO_ADD = ("未配置法规原文目录，只显示条文的名称和编号。要显示条文原文，请用 --statutes 指定 LawRefBook 格式的法规目录，"
+              "或设置环境变量 QABASE_STATUTES，或在 kb/config.yaml 中写 statutes: 目录。")
+
+
+def article_text(library: StatuteLibrary, instrument, citation) -> str | None:
+    st = library.find(instrument)
+    if st is None:
+        return None
+    return st.articles.get(citation.article_key)
+
+
+def search_articles(library: StatuteLibrary, plan, segmenter, limit: int = 5) -> list[dict]:
+    """BM25 over article texts with the entries' analysis (jieba + user dictionary).
+    The library is small (thousands of articles), so it is scored in memory."""
+    import math
+
+    docs = []
+    for st in library.statutes:
+        for key, text in st.articles.items():
+            docs.append((st, key, text, segmenter.terms(text)))
+    if not docs or not plan.terms:
+        return []
+    n = len(docs)
+    avg = sum(len(d[3]) for d in docs) / n
+    df: dict[str, int] = {}
+    for d in docs:
+        for t in set(d[3]):
+            df[t] = df.get(t, 0) + 1
+    scored = []
+    for st, key, text, terms in docs:
+        tf: dict[str, int] = {}
+        for t in terms:
+            tf[t] = tf.get(t, 0) + 1
+        score = 0.0
+        for qt in plan.terms:
+            f = tf.get(qt.text)
+            if not f:
+                continue
+            idf = math.log(1 + (n - df[qt.text] + 0.5) / (df[qt.text] + 0.5))
+            score += qt.weight * idf * f * 2.2 / (f + 1.2 * (0.25 + 0.75 * len(terms) / avg))
+        if score > 0:
+            scored.append((score, st, key, text))
+    scored.sort(key=lambda x: -x[0])
+    out = []
+    for score, st, key, text in scored[:limit]:
+        art, _, sub = key.partition("-")
+        from .numerals import to_chinese
+
+        label = f"第{to_chinese(int(art))}条" + (f"之{to_chinese(int(sub))}" if sub else "")
+        out.append({"title": st.title, "file": st.path.name, "article": label, "key": key,
+                    "score": round(score, 3), "text": text})
+    return out
+
+
+def cited_articles(catalogue, citations, library: StatuteLibrary | None) -> list[dict]:
+    """For each citation of an entry: its canonical form and, when the library has it, the text."""
+    out = []
+    for c in citations:
+        inst = catalogue.resolve(c)
+        text = article_text(library, inst, c) if (library and inst) else None
+        out.append({"citation": c.canonical(), "status": inst.status if inst else None, "text": text})
+    return out
