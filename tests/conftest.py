@@ -75,6 +75,13 @@ def make_kb(root: Path, entries: dict[str, str] | None = None) -> Path:
     return root
 
 
+@pytest.fixture(autouse=True)
+def _private_data_dir(tmp_path_factory, monkeypatch):
+    # Searches record gaps in the user's data directory; tests must never write there.
+    monkeypatch.setenv("QABASE_DATA_DIR", str(tmp_path_factory.mktemp("qabase-data")))
+    monkeypatch.delenv("QABASE_NO_LOG", raising=False)
+
+
 @pytest.fixture
 def kbroot(tmp_path) -> Path:
     return make_kb(tmp_path / "kbase")

@@ -25,6 +25,8 @@ CONFIG_KEYS = {
     "publisher": "谁编写、发布本知识库",
     "notice": "随每条结果显示的说明",
     "engine": "检索引擎（whoosh）",
+    "duplicate_threshold": "问题相似度达到多少（0–1）时 check 提示重复",
+    "gaps": "检索缺口记录：gaps.threshold.<引擎> 为最高得分低于多少算弱匹配",
 }
 DEFAULT_NOTICE = "本知识库不是任何法院的正式发布，办案时请以官方发布的法律文本为准。"
 

@@ -6,6 +6,12 @@ import html
 import re
 
 _SAFE_SCHEMES = ("http://", "https://", "mailto:", "#", "/")
+# Python-Markdown is quadratic on some inputs (many "[", thousands of setext underlines) and
+# overflows the stack on deeply nested lists. Answers are a few hundred characters; one
+# beyond these bounds is shown as plain paragraphs instead of hanging a build or a page.
+MAX_MARKDOWN_CHARS = 10_000
+MAX_MARKDOWN_LINES = 300
+MAX_MARKDOWN_BRACKETS = 50
 
 
 def _markdown():
@@ -19,9 +25,27 @@ def _markdown():
     return md
 
 
+def _convert(source: str) -> str | None:
+    """Markdown → HTML, or None when the source is outside the bounds above or breaks the parser."""
+    if (len(source) > MAX_MARKDOWN_CHARS or source.count("\n") > MAX_MARKDOWN_LINES
+            or source.count("[") > MAX_MARKDOWN_BRACKETS):
+        return None
+    try:
+        return _markdown().convert(source)
+    except Exception:  # RecursionError on deep nesting, or any parser bug: plain text is always safe
+        return None
+
+
+def _plain_html(source: str) -> str:
+    paras = [p.strip() for p in re.split(r"\n\s*\n", source) if p.strip()]
+    return "\n".join("<p>" + html.escape(p).replace("\n", "<br />\n") + "</p>" for p in paras)
+
+
 def to_html(source: str) -> str:
     """Markdown → HTML fragment with every piece of entry text escaped and only safe links."""
-    out = _markdown().convert(source)
+    out = _convert(source)
+    if out is None:
+        return _plain_html(source)
 
     def fix_link(m):
         url = html.unescape(m.group(2))
@@ -34,7 +58,9 @@ def to_html(source: str) -> str:
 
 def to_text(source: str) -> str:
     """Markdown → readable plain text: paragraphs and list items on their own lines."""
-    out = _markdown().convert(source)
+    out = _convert(source)
+    if out is None:
+        out = _plain_html(source)
     out = re.sub(r"<li>", "- ", out)
     out = re.sub(r"</(p|li|h\d|blockquote|pre|tr)>|<br\s*/?>", "\n", out)
     out = re.sub(r"<[^>]+>", "", out)
