@@ -114,11 +114,11 @@ def test_interrupted_build_leaves_old_index_usable(kbroot, kbase, monkeypatch):
     gens = [d for d in kbase.location.path.iterdir() if d.name.startswith("gen-")]
     assert gens == [gen_before], "the half-built generation is removed"
     # The old generation still answers, exactly as before.
-    ix = ix_mod.open_generation(gen_before)
+    reader = ix_mod.open_generation(gen_before)
     from qabase.retrieve import Filters, run
 
-    total, hits = run(ix, kbase.analyzer.analyse("拒执"), Filters(), 10)
-    ix.close()
+    total, hits = run(reader, kbase.analyzer.analyse("拒执"), Filters(), 10)
+    reader.close()
     assert [h.id for h in hits] == before
     monkeypatch.undo()
     assert kbase.search("拒执").rebuilt

@@ -17,6 +17,9 @@ from .retrieve import Filters, Hit
 
 SCHEMA_VERSION = 1
 MAX_QUERY_INPUT = 10_000
+# By default every search checks that the index is fresh (cheap: one stat per entry file);
+# a busy long-running process (the web page) may trust its last check for a moment.
+FRESHNESS_INTERVAL = 0.0
 
 
 @dataclass
@@ -68,10 +71,16 @@ _ID_RE = re.compile(r"^[a-z]+-\d{3,}$")
 class KnowledgeBase:
     """One knowledge base: configuration, entries, index and search."""
 
-    def __init__(self, kb: KB, index_dir: Path | str | None = None):
+    def __init__(self, kb: KB, index_dir: Path | str | None = None, engine: str | None = None):
+        import os
+
         from .catalogue import load_catalogue
 
         self.kb = kb
+        self.engine = engine or os.environ.get("QABASE_ENGINE") or str(kb.settings.get("engine") or "whoosh")
+        self.freshness_interval = FRESHNESS_INTERVAL
+        ix_mod.engine_module(self.engine)  # unknown engine: fail now, in Chinese
+        self._live = None
         self.catalogue = load_catalogue(kb.kb_dir / "instruments.yaml")
         self.location = ix_mod.locate(kb.root, index_dir)
         self._segmenter = None
@@ -126,8 +135,10 @@ class KnowledgeBase:
 
     # -- index ---------------------------------------------------------------------------
     def build_index(self, progress=None, lock_wait: float | None = 60.0):
+        """Full rebuild into a new generation (what ``qabase index`` does)."""
+        self._drop_live()
         return ix_mod.build(self.kb, self.segmenter, self.catalogue, progress=progress,
-                            lock_wait=lock_wait, location=self.location)
+                            lock_wait=lock_wait, location=self.location, engine=self.engine)
 
     def index_status(self) -> tuple[Path | None, dict | None, bool]:
         """(live generation, its manifest, fresh?)"""
@@ -135,33 +146,108 @@ class KnowledgeBase:
 
         gen = ix_mod.current_generation(self.location.path)
         manifest = ix_mod.read_manifest(gen) if gen else None
-        fresh = bool(manifest) and ix_mod.is_fresh(self.kb, gen, manifest, entry_files(self.kb))
+        fresh = (bool(manifest) and ix_mod.compatible(self.kb, manifest, self.engine)
+                 and ix_mod.is_fresh(self.kb, gen, manifest, entry_files(self.kb)))
         return gen, manifest, fresh
 
-    def ensure_index(self, progress=None):
-        """Open the live generation, building it first if it is missing, stale or broken.
-
-        Returns (whoosh index, manifest, why it was rebuilt or None).
-        """
-        gen, manifest, fresh = self.index_status()
-        why = None
-        if gen is None or manifest is None:
-            why = "首次使用，已自动建立索引"
-        elif not fresh:
-            why = "条目有变动，已自动更新索引"
-        if why is None:
+    def _drop_live(self):
+        if self._live is not None:
             try:
-                return ix_mod.open_generation(gen), manifest, None
+                self._live["reader"].close()
+            except Exception:
+                pass
+            self._live = None
+
+    def ensure_index(self, progress=None):
+        """The live generation, built or updated first when missing, stale or broken.
+
+        Returns (reader, manifest, query analyzer, why it was rebuilt or None). In a
+        long-running process the answer may be reused for ``freshness_interval`` seconds.
+        """
+        import time
+
+        from .entries import entry_files
+
+        live = self._live
+        if live is not None and time.monotonic() - live["checked"] < self.freshness_interval:
+            return live["reader"], live["manifest"], live["analyzer"], None
+        why = None
+        for _attempt in range(3):
+            gen = ix_mod.current_generation(self.location.path)
+            manifest = ix_mod.read_manifest(gen) if gen else None
+            if gen is None or manifest is None:
+                why = "首次使用，已自动建立索引" if gen is None else "索引不完整，已从条目重建"
+                gen, manifest = self._rebuild(progress)
+            elif not ix_mod.compatible(self.kb, manifest, self.engine):
+                why = "索引的结构、分词配置或检索引擎有变化，已重建"
+                gen, manifest = self._rebuild(progress)
+            else:
+                changed, deleted = ix_mod.changed_files(self.kb, manifest, entry_files(self.kb))
+                if changed or deleted:
+                    n = len(changed) + len(deleted)
+                    if n <= max(1, ix_mod.INCREMENTAL_MAX_SHARE * len(manifest.get("files") or {})):
+                        done = self._update(gen, manifest, changed, deleted, progress)
+                        if done is None:
+                            continue  # another process switched generations meanwhile
+                        gen, manifest = done
+                        why = f"{n} 个条目文件有变动，已更新索引"
+                    else:
+                        why = "条目有较多变动，已重建索引"
+                        gen, manifest = self._rebuild(progress)
+            try:
+                return self._open_live(gen, manifest, why)
             except ix_mod.IndexCorrupt as e:
                 latest = ix_mod.current_generation(self.location.path)
                 if latest is not None and latest != gen:
-                    return self.ensure_index(progress)  # another build switched under us
+                    continue  # another build switched under us
                 why = f"{e}，已从条目重建"
+                gen, manifest = self._rebuild(progress)
+                return self._open_live(gen, manifest, why)
+        raise IndexUnavailable("索引在多次尝试中一直被其他进程改动，请稍后再试。")
+
+    def _rebuild(self, progress):
         try:
-            gen, manifest = self.build_index(progress=progress)
+            return self.build_index(progress=progress)
         except OSError as e:
             raise IndexUnavailable(f"无法建立索引（{self.location.path}）：{e.strerror or e}") from None
-        return ix_mod.open_generation(gen), manifest, why
+
+    def _update(self, gen, manifest, changed, deleted, progress):
+        self._drop_live()
+        try:
+            return ix_mod.update(self.kb, self.segmenter, self.catalogue, gen, manifest, changed, deleted,
+                                 progress=progress, location=self.location)
+        except OSError as e:
+            raise IndexUnavailable(f"无法更新索引（{self.location.path}）：{e.strerror or e}") from None
+
+    def _open_live(self, gen, manifest, why):
+        import time
+
+        from .segment import QueryAnalyzer, VocabSegmenter
+
+        live = self._live
+        vocab = gen / ix_mod.VOCAB
+        try:
+            vstat = vocab.stat().st_mtime_ns
+        except OSError:
+            vstat = None
+        if live is not None and live["gen"] == gen and live["vocab"] == vstat:
+            live.update(manifest=manifest, checked=time.monotonic())
+            return live["reader"], manifest, live["analyzer"], why
+        self._drop_live()
+        reader = ix_mod.open_generation(gen, manifest.get("engine", "whoosh"))
+        try:
+            segmenter = VocabSegmenter.load(vocab)
+        except (OSError, ValueError, IndexError):
+            reader.close()
+            raise ix_mod.IndexCorrupt(f"索引 {gen} 缺少词表")
+        analyzer = QueryAnalyzer(segmenter, self.kb.synonyms, self.kb.stopwords, self.catalogue)
+        self._live = dict(gen=gen, manifest=manifest, reader=reader, analyzer=analyzer, vocab=vstat,
+                          checked=time.monotonic())
+        return reader, manifest, analyzer, why
+
+    def close(self):
+        """Release the open index (a KnowledgeBase also works without calling this)."""
+        self._drop_live()
 
     # -- search --------------------------------------------------------------------------
     def search(self, query: str, *, limit: int = 10, topic: str | None = None, tag: str | None = None,
@@ -179,12 +265,17 @@ class KnowledgeBase:
         query = query[:MAX_QUERY_INPUT]
         t = self.kb.topic(topic) if topic else None
         filters = Filters(topic=t.slug if t else None, tag=tag, batch=batch, all_status=all_status)
-        plan = self.analyzer.analyse(query)
-        ix, manifest, why = self.ensure_index(progress)
+        reader, manifest, analyzer, why = self.ensure_index(progress)
+        plan = analyzer.analyse(query)
         try:
-            total, hits = s.run(ix, plan, filters, limit)
-        finally:
-            ix.close()
+            total, hits = self._run(s, reader, plan, filters, limit)
+        except ix_mod.IndexCorrupt as e:
+            self._drop_live()
+            _, manifest = self._rebuild(progress)
+            reader, manifest, analyzer, _ = self.ensure_index(progress)
+            why = f"{e}，已从条目重建"
+            plan = analyzer.analyse(query)
+            total, hits = self._run(s, reader, plan, filters, limit)
         skipped = [Problem(p["path"], p["line"], p["level"], p["message"]) for p in manifest.get("skipped", [])]
         result = SearchResult(
             query=query, searched_as=plan.searched_as, total=total, results=hits, skipped=skipped,
@@ -194,6 +285,17 @@ class KnowledgeBase:
         if not hits:
             result.suggestions = self._suggest(plan, filters)
         return result
+
+    @staticmethod
+    def _run(retrieve, reader, plan, filters, limit):
+        from . import index as ix
+
+        try:
+            return retrieve.run(reader, plan, filters, limit)
+        except Exception as e:
+            if type(e).__name__ == "EngineCorrupt":
+                raise ix.IndexCorrupt(str(e)) from None
+            raise
 
     def _suggest(self, plan, filters: Filters) -> list[str]:
         out = []
@@ -242,9 +344,13 @@ class KnowledgeBase:
         return out
 
 
-def open_kb(root: Path | str | None = None, index_dir: Path | str | None = None) -> KnowledgeBase:
-    """Open the knowledge base at ``root`` (or found from the current directory)."""
-    return KnowledgeBase(load_kb(root), index_dir)
+def open_kb(root: Path | str | None = None, index_dir: Path | str | None = None,
+            engine: str | None = None) -> KnowledgeBase:
+    """Open the knowledge base at ``root`` (or found from the current directory).
+
+    :param engine: "whoosh" (default) or "tantivy"; else ``QABASE_ENGINE``, else ``engine:`` in kb/config.yaml.
+    """
+    return KnowledgeBase(load_kb(root), index_dir, engine)
 
 
 def search(query: str, root: Path | str | None = None, **kwargs) -> SearchResult:

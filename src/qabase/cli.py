@@ -472,6 +472,215 @@ def serve(
     run(_open(), host, port, statutes=state.statutes, say=_out)
 
 
+@_command("new")
+def new(
+    topic: str = typer.Option(..., "--topic", "-t", help="新条目的专题（slug 或中文名）。"),
+    question: Optional[str] = typer.Option(None, "--question", "-q", help="预先填好的问题；与已有条目相近时给出提示。"),
+    edit: bool = typer.Option(False, "--edit", "-e", help="建好后用 $VISUAL 或 $EDITOR 打开。"),
+    as_json: bool = JsonOpt,
+):
+    """新建一个草稿条目：用该专题下一个空闲编号，全部字段就位，输出文件路径。
+
+    示例：qabase new --topic 案件发现 --question "执行法院能否主动申请提级执行？" --edit
+    """
+    from .authoring import new_entry
+
+    kbase = _open()
+    made = new_entry(kbase, topic, question)
+    for d in made.duplicates:
+        _err(f"警告：{d.message()}")
+    if as_json:
+        _json({"schema_version": 1, "id": made.id, "path": str(made.path),
+               "duplicates": [{"id": d.b_id, "text": d.b_text, "similarity": d.score} for d in made.duplicates]})
+    else:
+        _out(str(made.path))
+        _err(f"已新建草稿 {made.id}。填写问题、答复和法律依据后运行 qabase check；审核后把状态改为 review，由 qabase publish 发布。")
+    if edit:
+        import shlex
+        import subprocess
+
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+        if not editor:
+            _fail("没有设置编辑器：请设置环境变量 EDITOR（如 export EDITOR=vim），或直接打开上面的文件。")
+        try:
+            code = subprocess.call(shlex.split(editor) + [str(made.path)])
+        except OSError as e:
+            _fail(f"无法启动编辑器 {editor}：{e.strerror or e}")
+        if code != 0:
+            _fail(f"编辑器 {editor} 退出码为 {code}；条目文件仍在：{made.path}")
+        from .entries import load_entry
+
+        _, problems = load_entry(made.path, kbase.kb)
+        for p in problems:
+            _err(str(p))
+
+
+@_command("import")
+def import_(
+    file: Path = typer.Argument(..., metavar="FILE", help="要导入的文件：CSV、TSV、JSON（对象数组）、JSONL，或法答网答问的 Markdown。"),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="csv | tsv | json | jsonl | fadawang；默认按扩展名判断（.md 按 fadawang）。"),
+    topic: Optional[str] = typer.Option(None, "--topic", "-t", help="整个文件的专题；行里有 topic 时以行为准。"),
+    mapping: Optional[list[str]] = typer.Option(None, "--map", "-m", help="列名或键对应的字段，可重复：--map 问题=question --map 答复=answer；--map 备注= 表示忽略该列。"),
+    status: str = typer.Option("draft", "--status", help="导入后的状态：draft（默认）或 review。"),
+    encoding: str = typer.Option("utf-8", "--encoding", help="文件编码，如 Excel 导出的 CSV 用 gb18030。"),
+    source: Optional[str] = typer.Option(None, "--source", help="没有来源列时写入 source 的文字，默认“导入自 文件名”。"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="只检查并显示将要新建的条目，不写入。"),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="有不合格的行时仍导入其余各行（默认一行不合格就什么都不写）。"),
+    as_json: bool = JsonOpt,
+):
+    """把已有的问答集导入为草稿条目；重复运行不会重复导入。
+
+    先校验全部行，任何一行不合格（报告行号和原因）就不写入任何文件；再逐个原子地写入新条目。
+    示例：qabase import 旧问答.csv --topic 程序衔接 --map 问题=question --map 解答=answer；
+    qabase import --format fadawang 第三十七批.md --topic procedure-linkage
+    """
+    from .importing import import_file
+
+    kbase = _open()
+    r = import_file(kbase, file, fmt=fmt, topic=topic, mapping=mapping, status=status, encoding=encoding,
+                    source=source, dry_run=dry_run, skip_invalid=skip_invalid)
+    blocked = bool(r.rejected) and not skip_invalid
+    if as_json:
+        _json(r.to_dict(kbase.root))
+        if blocked:
+            raise typer.Exit(1)
+        return
+    for w in r.warnings:
+        _err(f"警告：{w}")
+    if r.rejected:
+        _err(f"以下 {len(r.rejected)} 行不能导入：")
+        for x in r.rejected:
+            _err(f"  {file.name}:{x.line}: {x.reason}")
+    verb = "将新建" if (dry_run or blocked) else "新建"
+    for p in r.created:
+        _out(f"{verb} {p.id:<9} {p.path.relative_to(kbase.root).as_posix()}　{p.question[:40]}")
+    for line, what in r.existing:
+        _out(f"第 {line} 行已导入过，跳过（{what}）")
+    _out(f"读取 {r.rows} 行：{verb} {len(r.created)} 条，已存在 {len(r.existing)} 条，不合格 {len(r.rejected)} 行。")
+    if blocked:
+        _fail("有不合格的行，没有写入任何文件。改正后重新运行，或加 --skip-invalid 只导入合格的行。")
+    if dry_run:
+        _out("（试运行，没有写入任何文件。）")
+    elif r.created:
+        _out("导入的条目状态为 " + status + "：补上法律依据、经审核后改为 review，再用 qabase publish 发布。")
+
+
+def _parse_date(value: Optional[str]):
+    import datetime as dt
+
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        _fail(f"日期格式不对：{value}（应为 2026-01-31 这样的格式）")
+
+
+@_command()
+def publish(
+    batch: int = typer.Option(..., "--batch", "-b", min=1, help="发布批次（正整数），应晚于已发布的批次。"),
+    date: Optional[str] = typer.Option(None, "--date", help="发布日期，默认今天，如 2026-12-01。"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="只显示将要发生的变动，不写入。"),
+    as_json: bool = JsonOpt,
+):
+    """发布一批：状态为 review 的条目改为 published，写入批次、日期和版本，生成发布说明。
+
+    qabase check 有错误、待审条目缺审核人（reviewed_by）或法律依据时拒绝发布，不改动任何文件。
+    示例：qabase publish --batch 2 --dry-run；qabase publish --batch 2
+    """
+    from .authoring import publish as do_publish
+
+    kbase = _open()
+    plan = do_publish(kbase, batch, _parse_date(date), dry_run=dry_run)
+    if as_json:
+        _json(plan.to_dict(kbase.root))
+        return
+    for w in plan.warnings:
+        _err(f"警告：{w}")
+    head = "（试运行，没有写入任何文件）" if dry_run else ""
+    _out(f"第 {batch} 批（{plan.date.isoformat()}）{head}：新增 {len(plan.of('added'))} 条，"
+         f"修改 {len(plan.of('changed'))} 条，撤回 {len(plan.of('withdrawn'))} 条。")
+    labels = {"added": "新增", "changed": "修改", "withdrawn": "撤回", "republished": "恢复发布（内容未变）"}
+    for item in plan.items:
+        extra = f"（第 {item.version} 版）" if item.kind == "changed" else ""
+        if item.kind == "withdrawn" and item.superseded_by:
+            extra = f"（由 {item.superseded_by} 取代）"
+        _out(f"  {labels[item.kind]} {item.id:<9} {item.question[:40]}{extra}")
+    where = plan.changelog_path.relative_to(kbase.root).as_posix()
+    _out(f"发布说明{'将写入' if dry_run else '已写入'} {where}。")
+
+
+@_command()
+def export(
+    fmt: str = typer.Option("html", "--format", "-f", help="html（可打印的单个网页）或 json。"),
+    batch: Optional[int] = typer.Option(None, "--batch", "-b", min=1, help="只导出这一批；默认导出全部已发布条目。"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="写入此文件；默认输出到屏幕。"),
+):
+    """导出已发布的条目：一个自包含、可打印的 HTML 文件（按专题分目录，附法律依据和说明），或 JSON。
+
+    示例：qabase export --format html --batch 2 -o 第2批.html；qabase export --format json -o qabase.json
+    """
+    from . import export as exp
+
+    if fmt.lower() not in exp.FORMATS:
+        _fail(f"未知的导出格式：{fmt}（可用：{' | '.join(exp.FORMATS)}）", 2)
+    kbase = _open()
+    text = exp.export(kbase, fmt, batch)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    exp.write(text, output)
+    _out(f"已导出到 {output}。")
+
+
+@_command()
+def gaps(
+    limit: int = typer.Option(20, "--limit", "-n", min=1, help="最多列出几条。"),
+    clear: bool = typer.Option(False, "--clear", help="清空本知识库的检索缺口记录。"),
+    as_json: bool = JsonOpt,
+):
+    """列出检索缺口：没有结果或只有弱匹配的检索，按次数排列，供编写新条目参考。
+
+    只在本机记录查询文字和时间；search --no-log 或 QABASE_NO_LOG=1 不记录。
+    示例：qabase gaps --limit 10；qabase gaps --json；qabase gaps --clear
+    """
+    from . import gaps as g
+
+    kbase = _open()
+    path = g.log_path(kbase)
+    if clear:
+        n = g.clear(kbase)
+        if as_json:
+            _json({"schema_version": 1, "cleared": n, "log": str(path)})
+        else:
+            _out(f"已清空检索缺口记录（{n} 条）。")
+        return
+    rows = g.read(kbase)
+    if as_json:
+        _json({"schema_version": 1, "log": str(path), "threshold": g.threshold(kbase), "recording": not g.disabled(),
+               "total": sum(r.count for r in rows), "queries": len(rows), "gaps": [r.to_dict() for r in rows[:limit]]})
+        return
+    if g.disabled():
+        _err("注意：QABASE_NO_LOG 已设置，目前不记录检索缺口。")
+    if not rows:
+        _out("还没有记录到检索缺口。")
+        return
+    _out(f"检索缺口（没有结果或最高得分低于 {g.threshold(kbase):g}），共 {len(rows)} 种查询、{sum(r.count for r in rows)} 次：")
+    import datetime as dt
+
+    def local(stamp: str) -> str:
+        try:
+            return dt.datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+        except ValueError:
+            return stamp[:16]
+
+    for r in rows[:limit]:
+        _out(f"{r.count:>5} 次　最近 {local(r.last)}　{r.query}")
+    if len(rows) > limit:
+        _out(f"……另有 {len(rows) - limit} 种查询（--limit 显示更多）。")
+    _out(f"记录文件：{path}")
+
+
 def main() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -479,7 +688,12 @@ def main() -> None:
         except (AttributeError, ValueError):
             pass
     try:
-        app(standalone_mode=False)
+        # Without standalone mode Click returns the code of a typer.Exit instead of raising it,
+        # so errors (exit 1) must be passed on here. Typer turns Ctrl+C into Exit(130); Ctrl+C
+        # is how `serve` is stopped, and that stays a clean exit (0) as it always was.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code and code != 130:
+            sys.exit(code)
     except QabaseError as e:
         _err(f"错误：{e}")
         sys.exit(1)

@@ -84,8 +84,11 @@ def _fsync_path(p: Path, directory: bool = False) -> None:
 
 
 def fsync_tree(d: Path) -> None:
+    """fsync every file and directory under ``d`` (Whoosh itself never syncs)."""
     for p in d.iterdir():
-        if p.is_file():
+        if p.is_dir():
+            fsync_tree(p)
+        elif p.is_file():
             _fsync_path(p)
     _fsync_path(d, directory=True)
 
@@ -93,11 +96,19 @@ def fsync_tree(d: Path) -> None:
 def atomic_write(path: Path, data: bytes) -> None:
     """Write to a temporary file beside ``path``, fsync it, then rename over ``path``."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        # A full disk must not leave a half-written temporary file behind to fill it further.
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
     _fsync_path(path.parent, directory=True)
 
 
@@ -158,27 +169,6 @@ except ImportError:  # Windows
         msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
 
 
-def schema():
-    from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
-
-    from .analysis import pretokenized
-
-    text = lambda: TEXT(analyzer=pretokenized(), phrase=False)  # noqa: E731
-    return Schema(
-        id=ID(stored=True, unique=True),
-        topic=ID(stored=True),
-        status=ID(stored=True),
-        batch=ID(stored=True),
-        tag=KEYWORD(commas=True),
-        question=text(),
-        aliases=text(),
-        tags=text(),
-        answer=text(),
-        cites=KEYWORD(commas=True),
-        doc=STORED(),
-    )
-
-
 def current_generation(base: Path) -> Path | None:
     try:
         name = (base / CURRENT).read_text(encoding="utf-8").strip()
@@ -229,9 +219,16 @@ def fingerprint(kb) -> str:
     return h.hexdigest()[:16]
 
 
+def compatible(kb, manifest: dict, engine: str | None = None) -> bool:
+    """Same schema, same analysis configuration (and engine, when given)."""
+    if manifest.get("schema_version") != SCHEMA_VERSION or manifest.get("fingerprint") != fingerprint(kb):
+        return False
+    return engine is None or manifest.get("engine", "whoosh") == engine
+
+
 def is_fresh(kb, gen: Path, manifest: dict, files: list[Path]) -> bool:
     """Size and mtime first; a content hash only for files whose size or mtime changed."""
-    if manifest.get("schema_version") != SCHEMA_VERSION or manifest.get("fingerprint") != fingerprint(kb):
+    if not compatible(kb, manifest):
         return False
     known = manifest.get("files") or {}
     state = file_state(kb, files)
@@ -251,26 +248,57 @@ def is_fresh(kb, gen: Path, manifest: dict, files: list[Path]) -> bool:
     return True
 
 
-def build(kb, segmenter, catalogue, progress=None, lock_wait: float | None = 60.0, location: Location | None = None):
+ENGINES = ("whoosh", "tantivy")
+VOCAB = "vocab.tsv"
+# Above this share of changed files a full rebuild is as cheap as updating in place.
+INCREMENTAL_MAX_SHARE = 0.2
+
+
+def engine_module(name: str):
+    if name == "tantivy":
+        from . import engine_tantivy as m
+    elif name == "whoosh":
+        from . import engine_whoosh as m
+    else:
+        raise QabaseError(f"未知的检索引擎：{name}（可用：{'、'.join(ENGINES)}）")
+    return m
+
+
+def build(kb, segmenter, catalogue, progress=None, lock_wait: float | None = 60.0,
+          location: Location | None = None, engine: str = "whoosh"):
     """Write a complete new generation from the entries and make it live.
 
     :param progress: ``callable(phase, done, total)`` called as the build advances.
     :param lock_wait: seconds to wait for another build; None waits forever.
     :returns: (generation path, manifest dict)
     """
-    loc = location or locate(kb.root)
-    base = loc.path
+    base = _prepare(kb, location)
+    with _locked(base, lock_wait):
+        return _build_locked(kb, segmenter, catalogue, base, progress, engine)
+
+
+def _prepare(kb, location) -> Path:
+    base = (location or locate(kb.root)).path
     try:
         base.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise IndexUnavailable(f"无法创建索引目录 {base}：{e.strerror or e}") from None
-    lock = BuildLock(base)
-    if not lock.acquire(wait=lock_wait):
-        raise IndexBusy(f"另一个 qabase 进程正在建索引（{base / LOCK}），请稍后再试。")
-    try:
-        return _build_locked(kb, segmenter, catalogue, base, progress)
-    finally:
-        lock.release()
+    return base
+
+
+class _locked:
+    def __init__(self, base: Path, wait):
+        self.lock = BuildLock(base)
+        self.wait = wait
+        self.base = base
+
+    def __enter__(self):
+        if not self.lock.acquire(wait=self.wait):
+            raise IndexBusy(f"另一个 qabase 进程正在建索引（{self.base / LOCK}），请稍后再试。")
+        return self
+
+    def __exit__(self, *exc):
+        self.lock.release()
 
 
 def _hook(phase: str) -> None:
@@ -281,99 +309,186 @@ def _hook(phase: str) -> None:
         time.sleep(float(os.environ.get("QABASE_TEST_PAUSE_SECONDS", "30")))
 
 
-def _build_locked(kb, segmenter, catalogue, base: Path, progress):
-    from whoosh import index as windex
+def _file_records(kb, files, loaded_ids: dict[str, str]) -> dict:
+    state = file_state(kb, files)
+    out = {}
+    for p in files:
+        name = rel(p, kb.root)
+        if name in state:
+            try:
+                out[name] = state[name] + [sha256_file(p), loaded_ids.get(name)]
+            except OSError:
+                pass
+    return out
 
-    from .analysis import join_terms
-    from .catalogue import citation_key
+
+def _vocab_bytes(segmenter, docs, stopwords, old: dict | None = None) -> bytes:
+    from .segment import VocabSegmenter
+
+    words = set(stopwords)
+    for d in docs:
+        for terms in d["terms"].values():
+            words.update(terms)
+    freq, total = segmenter.vocabulary(words)
+    if old:
+        freq = {**old, **freq}
+    return VocabSegmenter.dump(freq, total)
+
+
+def _build_locked(kb, segmenter, catalogue, base: Path, progress, engine: str):
+    from .documents import analyse_entries
     from .entries import entry_files, load_entries
-    from .render import to_text
+
+    eng = engine_module(engine)
 
     def report(phase, done=0, total=0):
         _hook(phase)
         if progress:
             progress(phase, done, total)
 
+    def step(phase, done, total):
+        _hook(f"{phase}:{done}")  # kill points inside a phase, e.g. "写入索引:100"
+        if progress:
+            progress(phase, done, total)
+
     report(PHASES[0])
     files = entry_files(kb)
-    state = file_state(kb, files)
     loaded = load_entries(kb, files)
-    hashes = {}
-    for p in files:
-        name = rel(p, kb.root)
-        if name in state:
-            try:
-                hashes[name] = state[name] + [sha256_file(p)]
-            except OSError:
-                pass
-
-    total = len(loaded.entries)
-    docs = []
-    for i, e in enumerate(loaded.entries, 1):
-        answer_text = to_text(e.answer)
-        cites = []
-        for c in e.citations:
-            key = citation_key(catalogue, c)
-            if key not in cites:
-                cites.append(key)
-        docs.append(dict(
-            id=e.id, topic=e.topic, status=e.status, batch=str(e.batch or ""),
-            tag=",".join(t.replace(",", " ") for t in e.tags),
-            question=join_terms(segmenter.terms(e.question)),
-            aliases=join_terms(t for a in e.aliases for t in segmenter.terms(a)),
-            tags=join_terms(t for a in e.tags for t in segmenter.terms(a)),
-            answer=join_terms(segmenter.terms(answer_text)),
-            cites=",".join(cites),
-            doc=dict(id=e.id, topic=e.topic, question=e.question, status=e.status, batch=e.batch,
-                     tags=list(e.tags), aliases=list(e.aliases), legal_basis=list(e.legal_basis),
-                     answer_text=answer_text, path=rel(e.path, kb.root)),
-        ))
-        if progress and (i % 25 == 0 or i == total):
-            progress(PHASES[1], i, total)
+    ids = {rel(e.path, kb.root): e.id for e in loaded.entries}
+    records = _file_records(kb, files, ids)
+    docs = analyse_entries(loaded.entries, segmenter, catalogue, kb.root, step, PHASES[1])
     _hook(PHASES[1])
 
     gen = base / f"gen-{time.time_ns()}-{os.getpid()}"
     gen.mkdir()
+    previous = current_generation(base)
     try:
-        ix = windex.create_in(str(gen), schema())
-        writer = ix.writer()
-        for i, d in enumerate(docs, 1):
-            writer.add_document(**d)
-            if progress and (i % 25 == 0 or i == len(docs)):
-                progress(PHASES[2], i, len(docs))
-        report(PHASES[3])
-        writer.commit()
-        ix.close()
+        _hook(PHASES[2])
+        eng.create(gen, docs, step, PHASES[2], before_commit=lambda: report(PHASES[3]))
+        _hook(f"{PHASES[3]}:已提交")
+        atomic_write(gen / VOCAB, _vocab_bytes(segmenter, docs, kb.stopwords))
         manifest = {
             "schema_version": SCHEMA_VERSION,
+            "engine": engine,
             "fingerprint": fingerprint(kb),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "entries": len(docs),
-            "files": hashes,
+            "files": records,
             "skipped": [p.to_dict() for p in loaded.skipped],
         }
         atomic_write(gen / MANIFEST, json.dumps(manifest, ensure_ascii=False).encode("utf-8"))
+        _hook(f"{PHASES[3]}:已写清单")
         fsync_tree(gen)
+        # The new directory's own entry in base must be durable before CURRENT can name it.
+        _fsync_path(base, directory=True)
         report(PHASES[4])
         atomic_write(base / CURRENT, gen.name.encode())
     except BaseException:
         shutil.rmtree(gen, ignore_errors=True)
         raise
-    _clean(base, keep={gen.name})
+    _hook(f"{PHASES[4]}:已切换")
+    _clean(base, keep={gen.name} | ({previous.name} if previous else set()))
+    _hook(f"{PHASES[4]}:已清理")
     return gen, manifest
 
 
-def _clean(base: Path, keep: set[str]) -> None:
-    """Remove generations other than the live one and the newest older one."""
-    gens = sorted((p for p in base.iterdir() if p.is_dir() and p.name.startswith("gen-")),
-                  key=lambda p: _gen_time(p.name))
-    live = [p for p in gens if p.name in keep]
-    older = [p for p in gens if p.name not in keep and live and _gen_time(p.name) < _gen_time(live[0].name)]
-    spare = older[-1].name if older else None
-    for p in gens:
-        if p.name in keep or p.name == spare:
+def changed_files(kb, manifest: dict, files: list[Path]) -> tuple[list[str], list[str]]:
+    """(changed or new entry files, deleted entry files) relative to the manifest."""
+    known = manifest.get("files") or {}
+    state = file_state(kb, files)
+    changed = []
+    for name, (size, mtime) in state.items():
+        k = known.get(name)
+        if k and k[0] == size and k[1] == mtime:
             continue
-        shutil.rmtree(p, ignore_errors=True)  # files still open elsewhere are left for next time
+        if k and k[0] == size:
+            try:
+                if sha256_file(kb.root / name) == k[2]:
+                    continue
+            except OSError:
+                pass
+        changed.append(name)
+    deleted = [n for n in known if n not in state]
+    return changed, deleted
+
+
+def update(kb, segmenter, catalogue, gen: Path, manifest: dict, changed: list[str], deleted: list[str],
+           progress=None, lock_wait: float | None = 60.0, location: Location | None = None):
+    """Bring the live generation up to date in place: re-analyse only the changed files and
+    let the engine's own atomic commit publish them; then the manifest follows.
+
+    A kill between the engine commit and the manifest leaves documents newer than the
+    manifest says, so the next freshness check redoes the same idempotent update.
+    """
+    from .documents import analyse_entries
+    from .entries import load_entry
+    from .errors import Problem
+
+    base = _prepare(kb, location)
+    with _locked(base, lock_wait):
+        if current_generation(base) != gen:
+            return None  # another process rebuilt meanwhile; the caller re-reads CURRENT
+        eng = engine_module(manifest.get("engine", "whoosh"))
+        _hook("增量读取")
+        files = dict(manifest.get("files") or {})
+        skipped = [s for s in manifest.get("skipped", []) if s["path"] not in changed and s["path"] not in deleted]
+        ids_elsewhere = {rec[3]: name for name, rec in files.items()
+                         if len(rec) > 3 and rec[3] and name not in changed and name not in deleted}
+        remove, entries = [], []
+        for name in deleted:
+            rec = files.pop(name, None)
+            if rec and len(rec) > 3 and rec[3]:
+                remove.append(rec[3])
+        for name in changed:
+            rec = files.get(name)
+            old_id = rec[3] if rec and len(rec) > 3 else None
+            entry, problems = load_entry(kb.root / name, kb)
+            if entry is not None and entry.id in ids_elsewhere:
+                problems.append(Problem(name, entry.field_lines.get("id", 2), "error",
+                                        f"编号 {entry.id} 重复，已被 {ids_elsewhere[entry.id]} 使用"))
+                entry = None
+            if entry is None:
+                skipped.append(next(p for p in problems if p.level == "error").to_dict())
+            else:
+                entries.append(entry)
+            if old_id and (entry is None or entry.id != old_id):
+                remove.append(old_id)
+            try:
+                st = (kb.root / name).stat()
+                files[name] = [st.st_size, st.st_mtime_ns, sha256_file(kb.root / name), entry.id if entry else None]
+            except OSError:
+                files.pop(name, None)
+        docs = analyse_entries(entries, segmenter, catalogue, kb.root, progress, PHASES[1])
+        _hook("增量提交")
+        eng.update(gen, docs, remove)
+        fsync_tree(gen)  # the engine's commit must be durable before the manifest says so
+        _hook("增量提交:已提交")
+        from .segment import VocabSegmenter
+
+        try:
+            old = VocabSegmenter.load(gen / VOCAB).freq
+        except (OSError, ValueError):
+            old = None
+        atomic_write(gen / VOCAB, _vocab_bytes(segmenter, docs, kb.stopwords, old))
+        new_manifest = dict(manifest, files=files, skipped=skipped,
+                            entries=sum(1 for r in files.values() if len(r) > 3 and r[3]),
+                            updated_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        atomic_write(gen / MANIFEST, json.dumps(new_manifest, ensure_ascii=False).encode("utf-8"))
+        return gen, new_manifest
+
+
+def _clean(base: Path, keep: set[str]) -> None:
+    """Remove generations not in ``keep`` (the live one and the one it replaced) and temporary
+    files left by a killed build. Called under the build lock, so nothing here is in use by
+    a writer; a half-built generation from a killed build is never mistaken for the spare."""
+    for p in base.iterdir():
+        if p.is_dir() and p.name.startswith("gen-") and p.name not in keep:
+            shutil.rmtree(p, ignore_errors=True)  # files still open elsewhere are left for next time
+        elif p.name.startswith(".") and p.name.endswith(".tmp") and p.is_file():
+            try:
+                p.unlink()
+            except OSError:
+                pass
 
 
 def _gen_time(name: str) -> int:
@@ -383,18 +498,12 @@ def _gen_time(name: str) -> int:
         return 0
 
 
-def open_generation(gen: Path):
+def open_generation(gen: Path, engine: str = "whoosh"):
     """Open a generation for searching; IndexCorrupt if it cannot be read."""
-    from whoosh import index as windex
-
+    eng = engine_module(engine)
     try:
-        ix = windex.open_dir(str(gen))
-        names = set(ix.schema.names())
-        if names != set(schema().names()):
-            ix.close()
-            raise IndexCorrupt(f"索引 {gen} 的结构与当前版本不符")
-        return ix
-    except IndexCorrupt:
-        raise
-    except Exception as e:  # Whoosh raises many kinds on damaged files
+        return eng.Reader(gen)
+    except eng.EngineCorrupt as e:
+        raise IndexCorrupt(str(e)) from None
+    except Exception as e:
         raise IndexCorrupt(f"索引 {gen} 已损坏：{type(e).__name__}") from None

@@ -1,5 +1,5 @@
-"""Running an analysed query against a Whoosh generation: boosted term queries over the
-fields, filters, and hits with snippets built from qabase's own term matches."""
+"""Engine-neutral retrieval: filters, hits, and snippets built from qabase's own term
+matches, so every engine gives the same snippets."""
 from __future__ import annotations
 
 import re
@@ -7,9 +7,6 @@ from dataclasses import dataclass, field
 
 from .segment import QueryPlan
 
-# Question and aliases say what an entry is about; the answer only mentions things.
-FIELD_BOOSTS = {"question": 4.0, "aliases": 3.0, "tags": 1.5, "answer": 1.0}
-CITATION_BOOST = 6.0
 SNIPPET_CHARS = 120
 
 
@@ -39,59 +36,21 @@ class Filters:
         return bool(self.topic or self.tag or self.batch is not None)
 
 
-def build_query(plan: QueryPlan):
-    from whoosh.query import Or, Term
-
-    subs = []
-    for t in plan.terms:
-        for f, b in FIELD_BOOSTS.items():
-            subs.append(Term(f, t.text, boost=b * t.weight))
-    for key in plan.citations:
-        subs.append(Term("cites", key, boost=CITATION_BOOST))
-    return Or(subs) if subs else None
-
-
-def build_filter(filters: Filters):
-    from whoosh.query import And, Term
-
-    parts = []
-    if not filters.all_status:
-        parts.append(Term("status", "published"))
-    if filters.topic:
-        parts.append(Term("topic", filters.topic))
-    if filters.tag:
-        parts.append(Term("tag", filters.tag))
-    if filters.batch is not None:
-        parts.append(Term("batch", str(filters.batch)))
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else And(parts)
-
-
-def run(ix, plan: QueryPlan, filters: Filters, limit: int) -> tuple[int, list[Hit]]:
-    """Return (total matching, top ``limit`` hits)."""
-    q = build_query(plan)
-    if q is None:
+def run(reader, plan: QueryPlan, filters: Filters, limit: int) -> tuple[int, list[Hit]]:
+    """Return (total matching, top ``limit`` hits) from any engine's reader."""
+    if plan.empty:
         return 0, []
-    with ix.searcher() as s:
-        results = s.search(q, limit=max(1, limit), filter=build_filter(filters))
-        total = len(results)
-        # Parts of a longer query word ("执行" in "交叉执行") would light up every line.
-        terms = [t.text for t in plan.terms if t.origin != "part"] or [t.text for t in plan.terms]
-        hits = []
-        for r in results:
-            d = r["doc"]
-            hits.append(Hit(
-                id=d["id"], topic=d["topic"], question=d["question"], score=round(float(r.score), 3),
-                snippet=snippet(d.get("answer_text", ""), terms), legal_basis=list(d.get("legal_basis") or []),
-                batch=d.get("batch"), status=d["status"], tags=list(d.get("tags") or []), path=d.get("path", ""),
-            ))
+    total, found = reader.search(plan, filters, limit)
+    # Parts of a longer query word ("执行" in "交叉执行") would light up every line.
+    terms = [t.text for t in plan.terms if t.origin != "part"] or [t.text for t in plan.terms]
+    hits = []
+    for score, d in found:
+        hits.append(Hit(
+            id=d["id"], topic=d["topic"], question=d["question"], score=round(score, 3),
+            snippet=snippet(d.get("answer_text", ""), terms), legal_basis=list(d.get("legal_basis") or []),
+            batch=d.get("batch"), status=d["status"], tags=list(d.get("tags") or []), path=d.get("path", ""),
+        ))
     return total, hits
-
-
-def all_docs(ix) -> list[dict]:
-    with ix.searcher() as s:
-        return [f["doc"] for f in s.all_stored_fields()]
 
 
 def snippet(text: str, terms: list[str], width: int = SNIPPET_CHARS) -> list[dict]:

@@ -67,6 +67,129 @@ class Segmenter:
     def terms(self, text: str) -> list[str]:
         return [w for w, _, _ in self.spans(text)]
 
+    def vocabulary(self, words) -> tuple[dict[str, int], int]:
+        """Frequencies of ``words`` (the index's terms plus the kb word lists) and of every
+        single character jieba knows, with jieba's total: enough for VocabSegmenter to cut
+        queries as jieba would, without loading jieba's 350,000-word dictionary."""
+        tk = self.tokenizer
+        freq = {w: f for w, f in tk.FREQ.items() if len(w) == 1 and f}
+        for w in words:
+            f = tk.FREQ.get(w)
+            if f:
+                freq[w] = f
+        for word, f, _ in self._userdict:
+            w = normalise(word)
+            freq[w] = tk.FREQ.get(w) or f or 1
+        for w in self._extra:
+            w = normalise(w)
+            freq[w] = tk.FREQ.get(w) or 1
+        return freq, tk.total
+
+
+_RE_HAN = re.compile(r"([\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]+)")
+_RE_SKIP = re.compile(r"(\r\n|\s)")
+_RE_ENG = re.compile(r"[a-zA-Z0-9]")
+
+
+class VocabSegmenter:
+    """jieba's dictionary segmentation (DAG, most probable route, no HMM, search-mode
+    sub-words) over a small vocabulary saved with the index. The search path uses it so that
+    a cold ``qabase search`` never imports jieba."""
+
+    def __init__(self, freq: dict[str, int], total: int):
+        import math
+
+        self.freq = dict(freq)
+        self.logtotal = math.log(total)
+        self.prefixes = set()
+        for w in self.freq:
+            for i in range(1, len(w)):
+                self.prefixes.add(w[:i])
+
+    @classmethod
+    def load(cls, path) -> "VocabSegmenter":
+        freq, total = {}, 1
+        with open(path, encoding="utf-8") as f:
+            first = f.readline().rstrip("\n").split("\t")
+            total = int(first[1])
+            for line in f:
+                w, _, n = line.rstrip("\n").rpartition("\t")
+                if w:
+                    freq[w] = int(n)
+        return cls(freq, total)
+
+    @staticmethod
+    def dump(freq: dict[str, int], total: int) -> bytes:
+        lines = [f"#total\t{total}"] + [f"{w}\t{n}" for w, n in sorted(freq.items()) if "\t" not in w and "\n" not in w]
+        return ("\n".join(lines) + "\n").encode("utf-8")
+
+    def _cut_block(self, s: str):
+        import math
+
+        n = len(s)
+        freq, prefixes = self.freq, self.prefixes
+        dag = {}
+        for k in range(n):
+            ends, i, frag = [], k, s[k]
+            while i < n and (frag in freq or frag in prefixes):
+                if freq.get(frag):
+                    ends.append(i)
+                i += 1
+                frag = s[k:i + 1]
+            dag[k] = ends or [k]
+        route = {n: (0.0, 0)}
+        for idx in range(n - 1, -1, -1):
+            route[idx] = max((math.log(freq.get(s[idx:x + 1]) or 1) - self.logtotal + route[x + 1][0], x)
+                             for x in dag[idx])
+        x, buf = 0, ""
+        while x < n:
+            y = route[x][1] + 1
+            word = s[x:y]
+            if len(word) == 1 and _RE_ENG.match(word):
+                buf += word
+            else:
+                if buf:
+                    yield buf
+                    buf = ""
+                yield word
+            x = y
+        if buf:
+            yield buf
+
+    def _cut(self, text: str):
+        for blk in _RE_HAN.split(text):
+            if not blk:
+                continue
+            if _RE_HAN.match(blk):
+                yield from self._cut_block(blk)
+            else:
+                for part in _RE_SKIP.split(blk):
+                    if _RE_SKIP.match(part):
+                        yield part
+                    else:
+                        yield from part
+
+    def spans(self, text: str):
+        text = normalise(text)
+        start = 0
+        for w in self._cut(text):
+            width = len(w)
+            if width > 2:
+                for i in range(width - 1):
+                    if self.freq.get(w[i:i + 2]):
+                        yield w[i:i + 2], start + i, start + i + 2
+            if width > 3:
+                for i in range(width - 2):
+                    if self.freq.get(w[i:i + 3]):
+                        yield w[i:i + 3], start + i, start + i + 3
+            stripped = w.strip()
+            if stripped and _WORDLIKE.search(stripped):
+                yield stripped, start, start + width
+            start += width
+
+    def terms(self, text: str) -> list[str]:
+        return [w for w, _, _ in self.spans(text)]
+
 
 @dataclass
 class QueryTerm:

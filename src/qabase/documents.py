@@ -1,0 +1,74 @@
+"""Entries turned into engine-neutral documents: analysed terms per field, filter values,
+citation keys and the stored fields a hit needs. Every engine indexes exactly this."""
+from __future__ import annotations
+
+from .errors import rel
+
+TEXT_FIELDS = ("question", "aliases", "tags", "answer")
+
+_worker = {}
+
+
+def analyse_entry(e, segmenter, catalogue, root) -> dict:
+    from .catalogue import citation_key
+    from .render import to_text
+
+    answer_text = to_text(e.answer)
+    cites = []
+    for c in e.citations:
+        key = citation_key(catalogue, c)
+        if key not in cites:
+            cites.append(key)
+    return {
+        "id": e.id, "topic": e.topic, "status": e.status, "batch": str(e.batch or ""),
+        "tag": list(e.tags), "cites": cites,
+        "terms": {
+            "question": segmenter.terms(e.question),
+            "aliases": [t for a in e.aliases for t in segmenter.terms(a)],
+            "tags": [t for a in e.tags for t in segmenter.terms(a)],
+            "answer": segmenter.terms(answer_text),
+        },
+        "stored": {"id": e.id, "topic": e.topic, "question": e.question, "status": e.status, "batch": e.batch,
+                   "tags": list(e.tags), "aliases": list(e.aliases), "legal_basis": list(e.legal_basis),
+                   "answer_text": answer_text, "path": rel(e.path, root)},
+    }
+
+
+def _init_worker(segmenter, catalogue, root):
+    _worker.update(segmenter=segmenter, catalogue=catalogue, root=root)
+
+
+def _analyse_in_worker(e):
+    return analyse_entry(e, _worker["segmenter"], _worker["catalogue"], _worker["root"])
+
+
+PARALLEL_FROM = 400
+
+
+def analyse_entries(entries, segmenter, catalogue, root, progress=None, phase="分析文本") -> list[dict]:
+    """Analyse every entry; large knowledge bases use every core (jieba is pure Python)."""
+    import os
+
+    total = len(entries)
+    procs = min(os.cpu_count() or 1, 4)
+    if total >= PARALLEL_FROM and procs > 1:
+        import multiprocessing as mp
+
+        segmenter.tokenizer  # initialise once in the parent; forked workers inherit it
+        try:
+            ctx = mp.get_context("fork")
+        except ValueError:
+            ctx = mp.get_context()
+        out = []
+        with ctx.Pool(procs, initializer=_init_worker, initargs=(segmenter, catalogue, root)) as pool:
+            for i, doc in enumerate(pool.imap(_analyse_in_worker, entries, chunksize=64), 1):
+                out.append(doc)
+                if progress and (i % 100 == 0 or i == total):
+                    progress(phase, i, total)
+        return out
+    out = []
+    for i, e in enumerate(entries, 1):
+        out.append(analyse_entry(e, segmenter, catalogue, root))
+        if progress and (i % 25 == 0 or i == total):
+            progress(phase, i, total)
+    return out

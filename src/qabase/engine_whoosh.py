@@ -1,0 +1,142 @@
+"""The Whoosh engine: schema, writing a generation, incremental updates and searching.
+
+Terms arrive already analysed (qabase.documents); the schema's analyzer only splits on
+spaces, so opening an index never imports jieba.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+NAME = "whoosh"
+# Question and aliases say what an entry is about; the answer only mentions things.
+FIELD_BOOSTS = {"question": 4.0, "aliases": 3.0, "tags": 1.5, "answer": 1.0}
+CITATION_BOOST = 6.0
+
+
+class EngineCorrupt(Exception):
+    """The generation cannot be opened or does not have qabase's schema."""
+
+
+def schema():
+    from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+
+    from .analysis import pretokenized
+
+    text = lambda: TEXT(analyzer=pretokenized(), phrase=False)  # noqa: E731
+    return Schema(
+        id=ID(stored=True, unique=True),
+        topic=ID(stored=True),
+        status=ID(stored=True),
+        batch=ID(stored=True),
+        tag=KEYWORD(commas=True),
+        question=text(),
+        aliases=text(),
+        tags=text(),
+        answer=text(),
+        cites=KEYWORD(commas=True),
+        doc=STORED(),
+    )
+
+
+def _fields(d: dict) -> dict:
+    from .analysis import join_terms
+
+    out = dict(
+        id=d["id"], topic=d["topic"], status=d["status"], batch=d["batch"],
+        tag=",".join(t.replace(",", " ") for t in d["tag"]), cites=",".join(d["cites"]), doc=d["stored"],
+    )
+    for f, terms in d["terms"].items():
+        out[f] = join_terms(terms)
+    return out
+
+
+def create(gen: Path, docs: list[dict], progress=None, phase="写入索引", before_commit=None) -> None:
+    from whoosh import index as windex
+
+    ix = windex.create_in(str(gen), schema())
+    writer = ix.writer(limitmb=256)
+    for i, d in enumerate(docs, 1):
+        writer.add_document(**_fields(d))
+        if progress and (i % 100 == 0 or i == len(docs)):
+            progress(phase, i, len(docs))
+    if before_commit:
+        before_commit()
+    writer.commit()
+    ix.close()
+
+
+def update(gen: Path, docs: list[dict], delete_ids: list[str]) -> None:
+    """Replace and delete documents in place; Whoosh's commit publishes them atomically."""
+    from whoosh import index as windex
+
+    ix = _open(gen)
+    writer = ix.writer()
+    for i in delete_ids:
+        writer.delete_by_term("id", i)
+    for d in docs:
+        writer.update_document(**_fields(d))
+    writer.commit()
+    ix.close()
+
+
+def _open(gen: Path):
+    from whoosh.filedb.filestore import FileStorage
+
+    # No mmap: a file truncated underneath a mapped reader kills the process with SIGBUS,
+    # where a plain read raises an error qabase can recover from.
+    return FileStorage(str(gen), supports_mmap=False).open_index()
+
+
+class Reader:
+    def __init__(self, gen: Path):
+        try:
+            self.ix = _open(gen)
+            if set(self.ix.schema.names()) != set(schema().names()):
+                self.ix.close()
+                raise EngineCorrupt(f"索引 {gen} 的结构与当前版本不符")
+            self.searcher = self.ix.searcher()
+        except EngineCorrupt:
+            raise
+        except Exception as e:  # Whoosh raises many kinds on damaged files
+            raise EngineCorrupt(f"索引 {gen} 已损坏：{type(e).__name__}") from None
+
+    def close(self):
+        try:
+            self.searcher.close()
+        finally:
+            self.ix.close()
+
+    def search(self, plan, filters, limit: int) -> tuple[int, list[tuple[float, dict]]]:
+        from whoosh.query import And, Or, Term
+
+        subs = []
+        for t in plan.terms:
+            for f, b in FIELD_BOOSTS.items():
+                subs.append(Term(f, t.text, boost=b * t.weight))
+        for key in plan.citations:
+            subs.append(Term("cites", key, boost=CITATION_BOOST))
+        if not subs:
+            return 0, []
+        parts = []
+        if not filters.all_status:
+            parts.append(Term("status", "published"))
+        if filters.topic:
+            parts.append(Term("topic", filters.topic))
+        if filters.tag:
+            parts.append(Term("tag", filters.tag))
+        if filters.batch is not None:
+            parts.append(Term("batch", str(filters.batch)))
+        flt = None if not parts else parts[0] if len(parts) == 1 else And(parts)
+        try:
+            s = self.searcher.refresh()
+            self.searcher = s
+            results = s.search(Or(subs), limit=max(1, limit), filter=flt)
+            return len(results), [(float(r.score), r["doc"]) for r in results]
+        except Exception as e:  # damaged segment files surface only when read
+            raise EngineCorrupt(f"索引已损坏：{type(e).__name__}") from None
+
+    def docs(self) -> list[dict]:
+        try:
+            return [f["doc"] for f in self.searcher.all_stored_fields()]
+        except Exception as e:
+            raise EngineCorrupt(f"索引已损坏：{type(e).__name__}") from None
