@@ -225,23 +225,23 @@ class KnowledgeBase:
         from .segment import QueryAnalyzer, VocabSegmenter
 
         live = self._live
-        vocab = gen / ix_mod.VOCAB
+        eng = ix_mod.engine_module(manifest.get("engine", "whoosh"))
         try:
-            vstat = vocab.stat().st_mtime_ns
+            egen = eng.latest_generation(gen)
         except OSError:
-            vstat = None
-        if live is not None and live["gen"] == gen and live["vocab"] == vstat:
+            egen = None
+        if live is not None and live["gen"] == gen and live["egen"] == egen:
             live.update(manifest=manifest, checked=time.monotonic())
             return live["reader"], manifest, live["analyzer"], why
         self._drop_live()
         reader = ix_mod.open_generation(gen, manifest.get("engine", "whoosh"))
         try:
-            segmenter = VocabSegmenter.load(vocab)
+            segmenter = VocabSegmenter.load(ix_mod.vocab_path(gen, reader.generation))
         except (OSError, ValueError, IndexError):
             reader.close()
             raise ix_mod.IndexCorrupt(f"索引 {gen} 缺少词表")
         analyzer = QueryAnalyzer(segmenter, self.kb.synonyms, self.kb.stopwords, self.catalogue)
-        self._live = dict(gen=gen, manifest=manifest, reader=reader, analyzer=analyzer, vocab=vstat,
+        self._live = dict(gen=gen, manifest=manifest, reader=reader, analyzer=analyzer, egen=reader.generation,
                           checked=time.monotonic())
         return reader, manifest, analyzer, why
 

@@ -55,28 +55,64 @@ def create(gen: Path, docs: list[dict], progress=None, phase="写入索引", bef
 
     ix = windex.create_in(str(gen), schema())
     writer = ix.writer(limitmb=256)
-    for i, d in enumerate(docs, 1):
-        writer.add_document(**_fields(d))
-        if progress and (i % 100 == 0 or i == len(docs)):
-            progress(phase, i, len(docs))
-    if before_commit:
-        before_commit()
-    writer.commit()
-    ix.close()
+    try:
+        for i, d in enumerate(docs, 1):
+            writer.add_document(**_fields(d))
+            if progress and (i % 100 == 0 or i == len(docs)):
+                progress(phase, i, len(docs))
+        if before_commit:
+            before_commit(writer.generation)
+        writer.commit()
+    except BaseException:
+        _cancel(writer)
+        raise
+    finally:
+        ix.close()
 
 
-def update(gen: Path, docs: list[dict], delete_ids: list[str]) -> None:
-    """Replace and delete documents in place; Whoosh's commit publishes them atomically."""
-    from whoosh import index as windex
+def _cancel(writer) -> None:
+    # A failed commit (a full disk) keeps Whoosh's write lock until the writer is garbage;
+    # a long-running process must not block every later update on it.
+    try:
+        writer.cancel()
+    except Exception:
+        if getattr(writer, "writelock", None) is not None:
+            try:
+                writer.writelock.release()
+            except Exception:
+                pass
 
+
+def update(gen: Path, docs: list[dict], delete_ids: list[str], before_commit=None) -> None:
+    """Replace and delete documents in place; Whoosh's commit publishes them atomically.
+    ``before_commit(generation)`` runs just before, with the generation the commit creates."""
     ix = _open(gen)
     writer = ix.writer()
-    for i in delete_ids:
-        writer.delete_by_term("id", i)
-    for d in docs:
-        writer.update_document(**_fields(d))
-    writer.commit()
-    ix.close()
+    try:
+        for i in delete_ids:
+            writer.delete_by_term("id", i)
+        for d in docs:
+            writer.update_document(**_fields(d))
+        if before_commit:
+            before_commit(writer.generation)
+        writer.commit()
+    except BaseException:
+        _cancel(writer)
+        raise
+    finally:
+        ix.close()
+
+
+def latest_generation(gen: Path) -> int:
+    """Number of the newest commit (Whoosh's TOC generation), without opening the index."""
+    import re
+
+    best = -1
+    for p in gen.iterdir():
+        m = re.fullmatch(r"_MAIN_(\d+)\.toc", p.name)
+        if m:
+            best = max(best, int(m.group(1)))
+    return best
 
 
 def _open(gen: Path):
@@ -95,6 +131,7 @@ class Reader:
                 self.ix.close()
                 raise EngineCorrupt(f"索引 {gen} 的结构与当前版本不符")
             self.searcher = self.ix.searcher()
+            self.generation = self.ix.latest_generation()
         except EngineCorrupt:
             raise
         except Exception as e:  # Whoosh raises many kinds on damaged files
@@ -128,9 +165,9 @@ class Reader:
             parts.append(Term("batch", str(filters.batch)))
         flt = None if not parts else parts[0] if len(parts) == 1 else And(parts)
         try:
-            s = self.searcher.refresh()
-            self.searcher = s
-            results = s.search(Or(subs), limit=max(1, limit), filter=flt)
+            # No refresh here: the caller reopens when the generation moves, so the
+            # query vocabulary always matches what this searcher reads.
+            results = self.searcher.search(Or(subs), limit=max(1, limit), filter=flt)
             return len(results), [(float(r.score), r["doc"]) for r in results]
         except Exception as e:  # damaged segment files surface only when read
             raise EngineCorrupt(f"索引已损坏：{type(e).__name__}") from None

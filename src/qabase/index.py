@@ -249,7 +249,13 @@ def is_fresh(kb, gen: Path, manifest: dict, files: list[Path]) -> bool:
 
 
 ENGINES = ("whoosh", "tantivy")
-VOCAB = "vocab.tsv"
+VOCAB = "vocab.tsv"  # older layout; now one vocabulary per engine commit, see vocab_path
+
+
+def vocab_path(gen: Path, egen: int) -> Path:
+    """The query vocabulary that belongs to engine commit ``egen`` of a generation: written
+    before that commit, so a reader always finds the vocabulary of exactly what it reads."""
+    return gen / f"vocab-{egen}.tsv"
 # Above this share of changed files a full rebuild is as cheap as updating in place.
 INCREMENTAL_MAX_SHARE = 0.2
 
@@ -364,9 +370,14 @@ def _build_locked(kb, segmenter, catalogue, base: Path, progress, engine: str):
     previous = current_generation(base)
     try:
         _hook(PHASES[2])
-        eng.create(gen, docs, step, PHASES[2], before_commit=lambda: report(PHASES[3]))
+        vocab = _vocab_bytes(segmenter, docs, kb.stopwords)
+
+        def before_commit(egen):
+            atomic_write(vocab_path(gen, egen), vocab)
+            report(PHASES[3])
+
+        eng.create(gen, docs, step, PHASES[2], before_commit=before_commit)
         _hook(f"{PHASES[3]}:已提交")
-        atomic_write(gen / VOCAB, _vocab_bytes(segmenter, docs, kb.stopwords))
         manifest = {
             "schema_version": SCHEMA_VERSION,
             "engine": engine,
@@ -459,17 +470,28 @@ def update(kb, segmenter, catalogue, gen: Path, manifest: dict, changed: list[st
             except OSError:
                 files.pop(name, None)
         docs = analyse_entries(entries, segmenter, catalogue, kb.root, progress, PHASES[1])
-        _hook("增量提交")
-        eng.update(gen, docs, remove)
-        fsync_tree(gen)  # the engine's commit must be durable before the manifest says so
-        _hook("增量提交:已提交")
         from .segment import VocabSegmenter
 
         try:
-            old = VocabSegmenter.load(gen / VOCAB).freq
-        except (OSError, ValueError):
+            old = VocabSegmenter.load(vocab_path(gen, eng.latest_generation(gen))).freq
+        except (OSError, ValueError, IndexError):
             old = None
-        atomic_write(gen / VOCAB, _vocab_bytes(segmenter, docs, kb.stopwords, old))
+        vocab = _vocab_bytes(segmenter, docs, kb.stopwords, old)
+
+        def before_commit(egen):
+            atomic_write(vocab_path(gen, egen), vocab)
+            _hook("增量提交")
+
+        eng.update(gen, docs, remove, before_commit=before_commit)
+        fsync_tree(gen)  # the engine's commit must be durable before the manifest says so
+        _hook("增量提交:已提交")
+        live = eng.latest_generation(gen)
+        for p in gen.glob("vocab-*.tsv"):
+            try:
+                if int(p.stem.split("-")[1]) < live - 1:
+                    p.unlink()
+            except (ValueError, OSError):
+                pass
         new_manifest = dict(manifest, files=files, skipped=skipped,
                             entries=sum(1 for r in files.values() if len(r) > 3 and r[3]),
                             updated_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
