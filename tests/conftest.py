@@ -92,3 +92,17 @@ def kbase(kbroot):
     from qabase import open_kb
 
     return open_kb(kbroot)
+
+
+ENGINES = ("whoosh", "tantivy")
+
+
+def engine_fixture():
+    """Module-level autouse fixture: run every test of the module once per engine."""
+
+    @pytest.fixture(autouse=True, params=ENGINES)
+    def engine(request, monkeypatch):
+        monkeypatch.setenv("QABASE_ENGINE", request.param)
+        return request.param
+
+    return engine

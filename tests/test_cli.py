@@ -8,7 +8,9 @@ from typer.testing import CliRunner
 
 from qabase.cli import app
 
-from conftest import make_kb
+from conftest import engine_fixture, make_kb
+
+engine = engine_fixture()
 
 runner = CliRunner()
 

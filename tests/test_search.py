@@ -6,7 +6,9 @@ import pytest
 
 from qabase import index as ix_mod
 
-from conftest import entry_text, make_kb
+from conftest import engine_fixture, entry_text, make_kb
+
+engine = engine_fixture()
 
 
 def ids(result):
@@ -98,7 +100,7 @@ def test_touch_without_change_does_not_rebuild(kbroot, kbase):
     assert kbase.search("拒执").rebuilt is None
 
 
-def test_interrupted_build_leaves_old_index_usable(kbroot, kbase, monkeypatch):
+def test_interrupted_build_leaves_old_index_usable(kbroot, kbase, monkeypatch, engine):
     before = ids(kbase.search("拒执"))
     gen_before = ix_mod.current_generation(kbase.location.path)
     p = kbroot / "qa_entries" / "procedure-linkage" / "pl-001.md"
@@ -114,7 +116,7 @@ def test_interrupted_build_leaves_old_index_usable(kbroot, kbase, monkeypatch):
     gens = [d for d in kbase.location.path.iterdir() if d.name.startswith("gen-")]
     assert gens == [gen_before], "the half-built generation is removed"
     # The old generation still answers, exactly as before.
-    reader = ix_mod.open_generation(gen_before)
+    reader = ix_mod.open_generation(gen_before, engine)
     from qabase.retrieve import Filters, run
 
     total, hits = run(reader, kbase.analyzer.analyse("拒执"), Filters(), 10)
@@ -134,13 +136,16 @@ def test_broken_entry_skipped_and_reported(tmp_path):
     assert len(r.skipped) == 1 and r.skipped[0].path == "qa_entries/discovery/dis-009.md"
 
 
-def test_corrupt_index_rebuilt(kbase):
+def test_corrupt_index_rebuilt(kbroot, kbase):
+    from qabase import open_kb
+
     kbase.search("拒执")
+    kbase.close()
     gen = ix_mod.current_generation(kbase.location.path)
     for f in gen.iterdir():
-        if f.suffix in (".seg", ".toc") or f.name.endswith(".toc"):
+        if f.name != "manifest.json" and not f.name.startswith("vocab"):
             f.write_bytes(b"\0" * 10)
-    r = kbase.search("拒执")
+    r = open_kb(kbroot).search("拒执")  # the next search, as a new process would run it
     assert ids(r)[0] == "pl-001" and "损坏" in (r.rebuilt or "")
 
 

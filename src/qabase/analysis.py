@@ -11,5 +11,4 @@ def pretokenized():
     return RegexTokenizer(r"\S+")
 
 
-def join_terms(terms) -> str:
-    return " ".join(t.replace(" ", "") for t in terms)
+from .documents import join_terms  # noqa: E402,F401  (re-exported for the Whoosh engine)

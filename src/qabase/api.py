@@ -228,7 +228,7 @@ class KnowledgeBase:
         eng = ix_mod.engine_module(manifest.get("engine", "whoosh"))
         try:
             egen = eng.latest_generation(gen)
-        except OSError:
+        except (OSError, ValueError):
             egen = None
         if live is not None and live["gen"] == gen and live["egen"] == egen:
             live.update(manifest=manifest, checked=time.monotonic())
@@ -236,8 +236,8 @@ class KnowledgeBase:
         self._drop_live()
         reader = ix_mod.open_generation(gen, manifest.get("engine", "whoosh"))
         try:
-            segmenter = VocabSegmenter.load(ix_mod.vocab_path(gen, reader.generation))
-        except (OSError, ValueError, IndexError):
+            segmenter = VocabSegmenter.parse(reader.vocab())
+        except Exception:
             reader.close()
             raise ix_mod.IndexCorrupt(f"索引 {gen} 缺少词表")
         analyzer = QueryAnalyzer(segmenter, self.kb.synonyms, self.kb.stopwords, self.catalogue)

@@ -6,6 +6,11 @@ from .errors import rel
 
 TEXT_FIELDS = ("question", "aliases", "tags", "answer")
 
+
+def join_terms(terms) -> str:
+    """Terms as one space-separated string, the form both engines index."""
+    return " ".join(t.replace(" ", "") for t in terms)
+
 _worker = {}
 
 

@@ -50,18 +50,22 @@ def _fields(d: dict) -> dict:
     return out
 
 
-def create(gen: Path, docs: list[dict], progress=None, phase="写入索引", before_commit=None) -> None:
+def create(gen: Path, docs: list[dict], vocab: bytes, progress=None, phase="写入索引", before_commit=None) -> None:
     from whoosh import index as windex
 
+    from .index import atomic_write, vocab_path
+
     ix = windex.create_in(str(gen), schema())
-    writer = ix.writer(limitmb=256)
+    writer = ix.writer(limitmb=256, _lk=False)  # see _cancel: qabase's build.lock serialises writers
     try:
         for i, d in enumerate(docs, 1):
             writer.add_document(**_fields(d))
             if progress and (i % 100 == 0 or i == len(docs)):
                 progress(phase, i, len(docs))
+        # The vocabulary of a commit is written before the commit, under its generation number.
+        atomic_write(vocab_path(gen, writer.generation), vocab)
         if before_commit:
-            before_commit(writer.generation)
+            before_commit()
         writer.commit()
     except BaseException:
         _cancel(writer)
@@ -71,8 +75,9 @@ def create(gen: Path, docs: list[dict], progress=None, phase="写入索引", bef
 
 
 def _cancel(writer) -> None:
-    # A failed commit (a full disk) keeps Whoosh's write lock until the writer is garbage;
-    # a long-running process must not block every later update on it.
+    # Whoosh's own write lock (disabled above) would outlive a writer whose construction or
+    # commit failed on a full disk until garbage collection, blocking every later update of a
+    # long-running process; qabase's build.lock already admits one writer at a time.
     try:
         writer.cancel()
     except Exception:
@@ -83,24 +88,32 @@ def _cancel(writer) -> None:
                 pass
 
 
-def update(gen: Path, docs: list[dict], delete_ids: list[str], before_commit=None) -> None:
-    """Replace and delete documents in place; Whoosh's commit publishes them atomically.
-    ``before_commit(generation)`` runs just before, with the generation the commit creates."""
+def update(gen: Path, docs: list[dict], delete_ids: list[str], vocab: bytes, before_commit=None) -> None:
+    """Replace and delete documents in place; Whoosh's commit publishes them atomically."""
+    from .index import atomic_write, vocab_path
+
     ix = _open(gen)
-    writer = ix.writer()
+    writer = ix.writer(_lk=False)
     try:
         for i in delete_ids:
             writer.delete_by_term("id", i)
         for d in docs:
             writer.update_document(**_fields(d))
+        atomic_write(vocab_path(gen, writer.generation), vocab)
         if before_commit:
-            before_commit(writer.generation)
+            before_commit()
         writer.commit()
     except BaseException:
         _cancel(writer)
         raise
     finally:
         ix.close()
+    for p in gen.glob("vocab-*.tsv"):  # keep the live one and the one before it
+        try:
+            if int(p.stem.split("-")[1]) < writer.generation - 1:
+                p.unlink()
+        except (ValueError, OSError):
+            pass
 
 
 def latest_generation(gen: Path) -> int:
@@ -125,6 +138,7 @@ def _open(gen: Path):
 
 class Reader:
     def __init__(self, gen: Path):
+        self.gen = gen
         try:
             self.ix = _open(gen)
             if set(self.ix.schema.names()) != set(schema().names()):
@@ -136,6 +150,14 @@ class Reader:
             raise
         except Exception as e:  # Whoosh raises many kinds on damaged files
             raise EngineCorrupt(f"索引 {gen} 已损坏：{type(e).__name__}") from None
+
+    def vocab(self) -> bytes:
+        from .index import vocab_path
+
+        try:
+            return vocab_path(self.gen, self.generation).read_bytes()
+        except OSError:
+            raise EngineCorrupt(f"索引 {self.gen} 缺少词表") from None
 
     def close(self):
         try:

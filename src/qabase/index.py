@@ -262,6 +262,10 @@ INCREMENTAL_MAX_SHARE = 0.2
 
 def engine_module(name: str):
     if name == "tantivy":
+        try:
+            import tantivy  # noqa: F401
+        except ImportError:
+            raise QabaseError("检索引擎 tantivy 未安装：请运行 pip install 'qabase[tantivy]'（或 pip install tantivy）。") from None
         from . import engine_tantivy as m
     elif name == "whoosh":
         from . import engine_whoosh as m
@@ -371,12 +375,7 @@ def _build_locked(kb, segmenter, catalogue, base: Path, progress, engine: str):
     try:
         _hook(PHASES[2])
         vocab = _vocab_bytes(segmenter, docs, kb.stopwords)
-
-        def before_commit(egen):
-            atomic_write(vocab_path(gen, egen), vocab)
-            report(PHASES[3])
-
-        eng.create(gen, docs, step, PHASES[2], before_commit=before_commit)
+        eng.create(gen, docs, vocab, step, PHASES[2], before_commit=lambda: report(PHASES[3]))
         _hook(f"{PHASES[3]}:已提交")
         manifest = {
             "schema_version": SCHEMA_VERSION,
@@ -473,25 +472,17 @@ def update(kb, segmenter, catalogue, gen: Path, manifest: dict, changed: list[st
         from .segment import VocabSegmenter
 
         try:
-            old = VocabSegmenter.load(vocab_path(gen, eng.latest_generation(gen))).freq
-        except (OSError, ValueError, IndexError):
+            reader = eng.Reader(gen)
+            try:
+                old = VocabSegmenter.parse(reader.vocab()).freq
+            finally:
+                reader.close()
+        except Exception:
             old = None
         vocab = _vocab_bytes(segmenter, docs, kb.stopwords, old)
-
-        def before_commit(egen):
-            atomic_write(vocab_path(gen, egen), vocab)
-            _hook("增量提交")
-
-        eng.update(gen, docs, remove, before_commit=before_commit)
+        eng.update(gen, docs, remove, vocab, before_commit=lambda: _hook("增量提交"))
         fsync_tree(gen)  # the engine's commit must be durable before the manifest says so
         _hook("增量提交:已提交")
-        live = eng.latest_generation(gen)
-        for p in gen.glob("vocab-*.tsv"):
-            try:
-                if int(p.stem.split("-")[1]) < live - 1:
-                    p.unlink()
-            except (ValueError, OSError):
-                pass
         new_manifest = dict(manifest, files=files, skipped=skipped,
                             entries=sum(1 for r in files.values() if len(r) > 3 and r[3]),
                             updated_at=time.strftime("%Y-%m-%dT%H:%M:%S"))

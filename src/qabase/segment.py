@@ -108,14 +108,18 @@ class VocabSegmenter:
 
     @classmethod
     def load(cls, path) -> "VocabSegmenter":
-        freq, total = {}, 1
-        with open(path, encoding="utf-8") as f:
-            first = f.readline().rstrip("\n").split("\t")
-            total = int(first[1])
-            for line in f:
-                w, _, n = line.rstrip("\n").rpartition("\t")
-                if w:
-                    freq[w] = int(n)
+        with open(path, "rb") as f:
+            return cls.parse(f.read())
+
+    @classmethod
+    def parse(cls, data: bytes) -> "VocabSegmenter":
+        lines = data.decode("utf-8").split("\n")
+        total = int(lines[0].split("\t")[1])
+        freq = {}
+        for line in lines[1:]:
+            w, _, n = line.rpartition("\t")
+            if w:
+                freq[w] = int(n)
         return cls(freq, total)
 
     @staticmethod
