@@ -20,6 +20,8 @@ MAX_QUERY_INPUT = 10_000
 # By default every search checks that the index is fresh (cheap: one stat per entry file);
 # a busy long-running process (the web page) may trust its last check for a moment.
 FRESHNESS_INTERVAL = 0.0
+# Up to this many changed files are re-analysed with the index vocabulary instead of jieba.
+FAST_UPDATE_MAX = 50
 
 
 @dataclass
@@ -74,17 +76,24 @@ class KnowledgeBase:
     def __init__(self, kb: KB, index_dir: Path | str | None = None, engine: str | None = None):
         import os
 
-        from .catalogue import load_catalogue
-
         self.kb = kb
         self.engine = engine or os.environ.get("QABASE_ENGINE") or str(kb.settings.get("engine") or "whoosh")
         self.freshness_interval = FRESHNESS_INTERVAL
         ix_mod.engine_module(self.engine)  # unknown engine: fail now, in Chinese
         self._live = None
-        self.catalogue = load_catalogue(kb.kb_dir / "instruments.yaml")
+        self._catalogue = None
         self.location = ix_mod.locate(kb.root, index_dir)
         self._segmenter = None
         self._analyzer = None
+
+    @property
+    def catalogue(self):
+        """kb/instruments.yaml, read on first use (most searches never need it)."""
+        if self._catalogue is None:
+            from .catalogue import load_catalogue
+
+            self._catalogue = load_catalogue(self.kb.kb_dir / "instruments.yaml")
+        return self._catalogue
 
     @property
     def root(self) -> Path:
@@ -136,9 +145,14 @@ class KnowledgeBase:
     # -- index ---------------------------------------------------------------------------
     def build_index(self, progress=None, lock_wait: float | None = 60.0):
         """Full rebuild into a new generation (what ``qabase index`` does)."""
+        from .errors import os_reason
+
         self._drop_live()
-        return ix_mod.build(self.kb, self.segmenter, self.catalogue, progress=progress,
-                            lock_wait=lock_wait, location=self.location, engine=self.engine)
+        try:
+            return ix_mod.build(self.kb, self.segmenter, self.catalogue, progress=progress,
+                                lock_wait=lock_wait, location=self.location, engine=self.engine)
+        except OSError as e:  # a full disk: the previous generation stays live
+            raise IndexUnavailable(f"无法建立索引（{self.location.path}）：{os_reason(e)}") from None
 
     def index_status(self) -> tuple[Path | None, dict | None, bool]:
         """(live generation, its manifest, fresh?)"""
@@ -212,12 +226,30 @@ class KnowledgeBase:
             raise IndexUnavailable(f"无法建立索引（{self.location.path}）：{e.strerror or e}") from None
 
     def _update(self, gen, manifest, changed, deleted, progress):
+        segmenter = self.segmenter
+        if len(changed) <= FAST_UPDATE_MAX:
+            # A trainer's edit should show in the next search at once: cut the few changed
+            # entries over the index's own vocabulary (jieba's algorithm and frequencies, the
+            # same cut queries get) instead of loading jieba's whole dictionary. Words new to
+            # the index fall apart into known parts until the next full build.
+            try:
+                reader = ix_mod.open_generation(gen, manifest.get("engine", "whoosh"))
+                try:
+                    from .segment import VocabSegmenter
+
+                    segmenter = VocabSegmenter.parse(reader.vocab())
+                finally:
+                    reader.close()
+            except Exception:
+                segmenter = self.segmenter
         self._drop_live()
         try:
-            return ix_mod.update(self.kb, self.segmenter, self.catalogue, gen, manifest, changed, deleted,
+            return ix_mod.update(self.kb, segmenter, self.catalogue, gen, manifest, changed, deleted,
                                  progress=progress, location=self.location)
         except OSError as e:
-            raise IndexUnavailable(f"无法更新索引（{self.location.path}）：{e.strerror or e}") from None
+            from .errors import os_reason
+
+            raise IndexUnavailable(f"无法更新索引（{self.location.path}）：{os_reason(e)}") from None
 
     def _open_live(self, gen, manifest, why):
         import time
@@ -240,7 +272,7 @@ class KnowledgeBase:
         except Exception:
             reader.close()
             raise ix_mod.IndexCorrupt(f"索引 {gen} 缺少词表")
-        analyzer = QueryAnalyzer(segmenter, self.kb.synonyms, self.kb.stopwords, self.catalogue)
+        analyzer = QueryAnalyzer(segmenter, self.kb.synonyms, self.kb.stopwords, lambda: self.catalogue)
         self._live = dict(gen=gen, manifest=manifest, reader=reader, analyzer=analyzer, egen=reader.generation,
                           checked=time.monotonic())
         return reader, manifest, analyzer, why
