@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import index as ix_mod
-from .errors import BadId, EntryNotFound, IndexUnavailable, Problem
+from .errors import BadId, EntryNotFound, IndexUnavailable, Problem, QabaseError
 from .kb import KB, load_kb
 from .retrieve import Filters, Hit
 
@@ -35,6 +35,8 @@ class SearchResult:
     filters: dict = field(default_factory=dict)
     suggestions: list[str] = field(default_factory=list)
     truncated: bool = False
+    corrections: list[dict] = field(default_factory=list)
+    did_you_mean: str | None = None
     rebuilt: str | None = None  # why the index was (re)built for this search, if it was
 
     def to_dict(self, kb: KB) -> dict:
@@ -47,6 +49,8 @@ class SearchResult:
             "truncated": self.truncated,
             "skipped": [{"path": p.path, "line": p.line, "reason": p.message} for p in self.skipped],
             "results": [hit_dict(kb, h) for h in self.results],
+            "corrections": self.corrections,
+            "did_you_mean": self.did_you_mean,
             "suggestions": self.suggestions,
             "notice": self.notice,
         }
@@ -200,11 +204,15 @@ class KnowledgeBase:
                 if changed or deleted:
                     n = len(changed) + len(deleted)
                     if n <= max(1, ix_mod.INCREMENTAL_MAX_SHARE * len(manifest.get("files") or {})):
-                        done = self._update(gen, manifest, changed, deleted, progress)
+                        try:
+                            done = self._update(gen, manifest, changed, deleted, progress)
+                            why = f"{n} 个条目文件有变动，已更新索引"
+                        except ix_mod.IndexCorrupt as e:  # e.g. a crash in the middle of an update
+                            done = self._rebuild(progress)
+                            why = f"{e}，已从条目重建"
                         if done is None:
                             continue  # another process switched generations meanwhile
                         gen, manifest = done
-                        why = f"{n} 个条目文件有变动，已更新索引"
                     else:
                         why = "条目有较多变动，已重建索引"
                         gen, manifest = self._rebuild(progress)
@@ -246,10 +254,16 @@ class KnowledgeBase:
         try:
             return ix_mod.update(self.kb, segmenter, self.catalogue, gen, manifest, changed, deleted,
                                  progress=progress, location=self.location)
+        except (FileNotFoundError, NotADirectoryError) as e:  # a file the generation names is gone
+            raise ix_mod.IndexCorrupt(f"索引 {gen.name} 已损坏：缺少文件 {Path(e.filename or '').name}") from None
         except OSError as e:
             from .errors import os_reason
 
             raise IndexUnavailable(f"无法更新索引（{self.location.path}）：{os_reason(e)}") from None
+        except QabaseError:
+            raise
+        except Exception as e:  # the engine cannot read the generation it is to update
+            raise ix_mod.IndexCorrupt(f"索引 {gen.name} 已损坏：{type(e).__name__}") from None
 
     def _open_live(self, gen, manifest, why):
         import time
@@ -272,7 +286,16 @@ class KnowledgeBase:
         except Exception:
             reader.close()
             raise ix_mod.IndexCorrupt(f"索引 {gen} 缺少词表")
-        analyzer = QueryAnalyzer(segmenter, self.kb.synonyms, self.kb.stopwords, lambda: self.catalogue)
+        def homophones():
+            from .pinyin import FILE, Homophones
+
+            try:
+                return Homophones((gen / FILE).read_bytes())
+            except (OSError, ValueError):
+                return None
+
+        analyzer = QueryAnalyzer(segmenter, self.kb.synonyms, self.kb.stopwords, lambda: self.catalogue,
+                                 homophones)
         self._live = dict(gen=gen, manifest=manifest, reader=reader, analyzer=analyzer, egen=reader.generation,
                           checked=time.monotonic())
         return reader, manifest, analyzer, why
@@ -313,6 +336,7 @@ class KnowledgeBase:
             query=query, searched_as=plan.searched_as, total=total, results=hits, skipped=skipped,
             notice=self.kb.notice, truncated=truncated or plan.truncated, rebuilt=why,
             filters={k: v for k, v in asdict(filters).items() if v not in (None, False)},
+            corrections=list(plan.corrections), did_you_mean=plan.corrected_query,
         )
         if not hits:
             result.suggestions = self._suggest(plan, filters)
@@ -340,6 +364,49 @@ class KnowledgeBase:
             out.append("换成更短的关键词，例如：" + "、".join(words[:3]))
         out.append("按专题浏览：" + "、".join(f"{t.name}（qabase list --topic {t.slug}）" for t in self.kb.topics))
         return out
+
+    def entry_dict(self, e, library=None) -> dict:
+        """The whole entry as ``qabase show --json`` and the web API give it."""
+        from .laws import cited_articles
+
+        data = e.to_dict(self.root)
+        t = self.kb.find_topic(e.topic)
+        data["topic"] = {"slug": e.topic, "name": t.name if t else e.topic}
+        data["articles"] = cited_articles(self.catalogue, e.citations, library)
+        data["related"] = self.related(e.id)
+        data["schema_version"] = SCHEMA_VERSION
+        data["notice"] = self.kb.notice
+        return data
+
+    def related(self, entry_id: str, limit: int = 5) -> list[dict]:
+        """Up to ``limit`` published entries sharing citations, tags and wording with this one."""
+        import re
+
+        reader, _, _, _ = self.ensure_index()
+        docs = reader.docs()
+        me = next((d for d in docs if d["id"] == entry_id), None)
+        if me is None:
+            return []
+
+        def grams(text):
+            t = re.sub(r"[^\u4e00-\u9fff]", "", text)
+            return {t[i:i + 2] for i in range(len(t) - 1)}
+
+        mine_q = grams(me["question"] + "".join(me.get("aliases") or []))
+        mine_c, mine_t = set(me.get("legal_basis") or []), set(me.get("tags") or [])
+        scored = []
+        for d in docs:
+            if d["id"] == entry_id or d["status"] != "published":
+                continue
+            q = grams(d["question"] + "".join(d.get("aliases") or []))
+            overlap = len(mine_q & q) / (len(mine_q | q) or 1)
+            score = (2.0 * len(mine_c & set(d.get("legal_basis") or []))
+                     + 1.5 * len(mine_t & set(d.get("tags") or [])) + 10.0 * overlap)
+            if score > 0:
+                scored.append((score, d))
+        scored.sort(key=lambda x: (-x[0], x[1]["id"]))
+        return [{"id": d["id"], "topic": d["topic"], "question": d["question"], "score": round(sc, 3)}
+                for sc, d in scored[:limit]]
 
     def run_queries(self, queries: dict[str, str], k: int = 10) -> tuple[dict, dict]:
         """BEIR-style run over ``queries`` through the same path as search: (run, top scores)."""

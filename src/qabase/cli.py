@@ -134,6 +134,7 @@ def search(
     batch: Optional[int] = typer.Option(None, "--batch", min=1, help="只查某一批次。"),
     all_status: bool = typer.Option(False, "--all-status", help="也查草稿、待审和已撤回的条目（默认只查已发布的）。"),
     laws: bool = typer.Option(False, "--laws", help="在问答结果下方另列相关法条（需要法规原文目录）。"),
+    related: bool = typer.Option(False, "--related", help="--json 时为每条结果附上最多五个相关条目。"),
     no_log: bool = typer.Option(False, "--no-log", help="不把本次检索记入检索缺口（qabase gaps）；也可设 QABASE_NO_LOG=1。"),
     as_json: bool = JsonOpt,
 ):
@@ -164,6 +165,9 @@ def search(
             law_hits = search_articles(lib, kbase.analyzer.analyse(query), kbase.segmenter, 5)
     if as_json:
         data = result.to_dict(kbase.kb)
+        if related:
+            for item in data["results"]:
+                item["related"] = kbase.related(item["id"])
         if laws:
             data["laws"] = law_hits
         _json(data)
@@ -172,6 +176,9 @@ def search(
         _err(f"注意：有 {len(result.skipped)} 个条目因错误未编入索引（运行 qabase check 查看）：")
         for p in result.skipped[:5]:
             _err(f"  {p}")
+    if result.corrections:
+        fixed = "，".join(f"“{c['from']}”按“{c['to']}”" for c in result.corrections)
+        _out(f"输入的{fixed}检索；是不是要找：“{result.did_you_mean}”？")
     shown = "、".join(result.searched_as) or "（无可检索的词）"
     _out(f"按“{shown}”检索，共 {result.total} 条结果" + ("，查询过长已截断" if result.truncated else "") + "：")
     if not result.results:
@@ -206,22 +213,17 @@ def show(
 
     示例：qabase show fil-003
     """
-    from .laws import HOW_TO_ADD, cited_articles
+    from .laws import HOW_TO_ADD
     from .render import to_text
 
     kbase = _open()
     e = kbase.get(entry_id)
     lib = _library(kbase)
-    articles = cited_articles(kbase.catalogue, e.citations, lib)
+    data = kbase.entry_dict(e, lib)
     if as_json:
-        data = e.to_dict(kbase.root)
-        t = kbase.kb.find_topic(e.topic)
-        data["topic"] = {"slug": e.topic, "name": t.name if t else e.topic}
-        data["articles"] = articles
-        data["schema_version"] = 1
-        data["notice"] = kbase.kb.notice
         _json(data)
         return
+    articles, related = data["articles"], data["related"]
     t = kbase.kb.find_topic(e.topic)
     _out(f"[{e.id}] {e.question}")
     meta = [f"专题：{t.name if t else e.topic}", f"状态：{e.status}"]
@@ -255,6 +257,11 @@ def show(
                 _out(f"  {a['citation']}")
                 for line in a["text"].splitlines():
                     _out(f"    {line}")
+    if related:
+        _out("")
+        _out("相关条目：")
+        for r in related:
+            _out(f"  [{r['id']}] {r['question']}")
     _out("")
     _out(f"说明：{kbase.kb.notice}")
 
@@ -682,6 +689,9 @@ def gaps(
 
 
 def main() -> None:
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:  # started with the stream closed: `qabase search x >&-`
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.reconfigure(errors="replace")

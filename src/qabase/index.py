@@ -345,6 +345,24 @@ def _vocab_bytes(segmenter, docs, stopwords, old: dict | None = None) -> bytes:
     return VocabSegmenter.dump(freq, total)
 
 
+def _write_pinyin(kb, gen: Path) -> None:
+    """The homophone table depends only on kb/ (its fingerprint forces a full build when kb/
+    changes), so it is written with each full build and left alone by updates."""
+    from .segment import normalise
+
+    try:
+        from .pinyin import FILE, build_table
+    except ImportError:
+        return
+    terms = {normalise(w) for w, _, _ in kb.userdict}
+    terms.update(normalise(w) for g in kb.synonyms for w in g)
+    terms.update(t.name for t in kb.topics)
+    try:
+        atomic_write(gen / FILE, build_table(terms))
+    except ImportError:  # pypinyin missing: search works, without homophone correction
+        pass
+
+
 def _build_locked(kb, segmenter, catalogue, base: Path, progress, engine: str):
     from .documents import analyse_entries
     from .entries import entry_files, load_entries
@@ -375,6 +393,7 @@ def _build_locked(kb, segmenter, catalogue, base: Path, progress, engine: str):
     try:
         _hook(PHASES[2])
         vocab = _vocab_bytes(segmenter, docs, kb.stopwords)
+        _write_pinyin(kb, gen)
         eng.create(gen, docs, vocab, step, PHASES[2], before_commit=lambda: report(PHASES[3]))
         _hook(f"{PHASES[3]}:已提交")
         manifest = {

@@ -23,6 +23,8 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 SUBTERM_WEIGHT = 0.4
 SYNONYM_WEIGHT = 0.7
+# A homophone correction counts a little less than the word a judge actually typed.
+CORRECTION_WEIGHT = 0.8
 
 
 def normalise(text: str) -> str:
@@ -218,6 +220,8 @@ class QueryPlan:
     citations: list[str] = field(default_factory=list)  # citation keys, as indexed
     citation_labels: list[str] = field(default_factory=list)
     truncated: bool = False
+    corrections: list[dict] = field(default_factory=list)  # [{"from": "中本", "to": "终本"}]
+    corrected_query: str | None = None
 
     @property
     def searched_as(self) -> list[str]:
@@ -233,8 +237,10 @@ class QueryPlan:
 
 
 class QueryAnalyzer:
-    def __init__(self, segmenter: Segmenter, synonyms: list[list[str]], stopwords, catalogue: Catalogue):
+    def __init__(self, segmenter: Segmenter, synonyms: list[list[str]], stopwords, catalogue: Catalogue,
+                 homophones=None):
         self.segmenter = segmenter
+        self._homophones = homophones  # a Homophones, or a callable that loads it on first need
         self.stopwords = frozenset(normalise(w) for w in stopwords)
         self.groups: dict[str, list[str]] = {}
         for group in synonyms:
@@ -297,18 +303,69 @@ class QueryAnalyzer:
         for w, s, e in spans_:
             if not any(s2 <= s and e <= e2 and (s2, e2) != (s, e) for _, s2, e2 in spans_):
                 whole.append((w, s, e))
+        fixes = self._corrections(text, whole)
+        inside = lambda s, e: any(a <= s and e <= b for a, b, _ in fixes)  # noqa: E731
         seen = set()
         for w, s, e in spans_:
             if w in self.stopwords or w in seen:
                 continue
             is_part = (w, s, e) not in whole
             seen.add(w)
+            if inside(s, e):
+                # The characters of a mistyped word: kept, but far below the correction.
+                plan.terms.append(QueryTerm(w, SUBTERM_WEIGHT / 2, "part"))
+                continue
             plan.terms.append(QueryTerm(w, SUBTERM_WEIGHT if is_part else 1.0, "part" if is_part else "query"))
+        corrected = text
+        for a, b, term in sorted(fixes, reverse=True):
+            corrected = corrected[:a] + term + corrected[b:]
+            plan.corrections.insert(0, {"from": text[a:b], "to": term})
+            if term not in seen:
+                seen.add(term)
+                plan.terms.append(QueryTerm(term, CORRECTION_WEIGHT, "correction", text[a:b]))
+        if fixes:
+            plan.corrected_query = corrected
         for t in list(plan.terms):
-            if t.origin != "query":
+            if t.origin not in ("query", "correction"):
                 continue
             for syn in self.groups.get(t.text, ()):
                 if syn not in seen:
                     seen.add(syn)
-                    plan.terms.append(QueryTerm(syn, SYNONYM_WEIGHT, "synonym", t.text))
+                    w = SYNONYM_WEIGHT * (CORRECTION_WEIGHT if t.origin == "correction" else 1.0)
+                    plan.terms.append(QueryTerm(syn, w, "synonym", t.text))
         return plan
+
+    def _corrections(self, text: str, whole: list) -> list[tuple[int, int, str]]:
+        """Spans of the query that are not words of the index but sound like a dictionary
+        term: (start, end, term). Only spans that the cut broke into single characters are
+        considered, which is what an unknown word looks like; correct words never change."""
+        if self._homophones is None or not isinstance(self.segmenter, VocabSegmenter):
+            return []
+        known = self.segmenter.freq
+        out: list[tuple[int, int, str]] = []
+        n = len(whole)
+        candidates = []
+        for i in range(n):
+            for j in range(i + 1, min(i + 4, n) + 1):
+                window = whole[i:j]
+                if any(window[k][2] != window[k + 1][1] for k in range(len(window) - 1)):
+                    break
+                span = text[window[0][1]:window[-1][2]]
+                if not (2 <= len(span) <= 8) or not re.fullmatch(r"[\u4e00-\u9fff]+", span):
+                    continue
+                if not any(len(w) == 1 for w, _, _ in window) or known.get(span):
+                    continue
+                candidates.append((window[0][1], window[-1][2], span))
+        if not candidates:
+            return []
+        if callable(self._homophones):
+            self._homophones = self._homophones()
+            if self._homophones is None:
+                return []
+        for a, b, span in sorted(candidates, key=lambda c: -(c[1] - c[0])):
+            if any(a < y and x < b for x, y, _ in out):
+                continue
+            term = self._homophones.match(span)
+            if term:
+                out.append((a, b, term))
+        return out
