@@ -1,6 +1,7 @@
 """Fixtures: a tiny knowledge base in tmp_path, built from dicts, with the shipped kb/ config."""
 from __future__ import annotations
 
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -63,6 +64,11 @@ def make_kb(root: Path, entries: dict[str, str] | None = None) -> Path:
     (root / "kb").mkdir(parents=True, exist_ok=True)
     for name in KB_FILES:
         shutil.copy(REPO / "kb" / name, root / "kb" / name)
+    # The shipped gap thresholds are calibrated on the shipped knowledge base; BM25 scores
+    # of a five-entry knowledge base live on another scale.
+    cfg = root / "kb" / "config.yaml"
+    text = re.sub(r"(?m)^(\s+whoosh:).*$", r"\1 8.0", cfg.read_text(encoding="utf-8"))
+    cfg.write_text(re.sub(r"(?m)^(\s+tantivy:).*$", r"\1 5.0", text), encoding="utf-8")
     base = root / "qa_entries"
     base.mkdir(exist_ok=True)
     for rel, text in (SAMPLE if entries is None else entries).items():

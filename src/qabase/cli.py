@@ -382,6 +382,10 @@ def eval_(
         if report.unanswered:
             _out(f"知识库未覆盖的问题 {len(report.unanswered)} 条（用于校准弱匹配阈值），最高得分："
                  + "、".join(f"{u['top_score']:.1f}" for u in report.unanswered))
+        if report.calibration:
+            c = report.calibration
+            _out(f"建议的弱匹配阈值（{kbase.engine}）：{c['threshold']}（有答案的问题保留 {c['answered_kept']:.0%}，"
+                 f"未覆盖的问题记入缺口 {c['unanswered_caught']:.0%}）；写入 kb/config.yaml 的 gaps.threshold.{kbase.engine}")
     if min_mrr is not None and report.non_typo["MRR@10"] < min_mrr:
         _err(f"MRR@10（不含 typo）为 {report.non_typo['MRR@10']:.3f}，低于 --min-mrr {min_mrr}")
         raise typer.Exit(1)

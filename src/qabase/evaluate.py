@@ -118,6 +118,27 @@ class Report:
     by_topic: dict
     misses: list[dict]
     unanswered: list[dict]
+    calibration: dict | None = None
+
+
+def calibrate(answered: list[float], unanswered: list[float]) -> dict | None:
+    """The weak-match threshold that best separates the top scores of answered questions
+    (should stay above) from those of unanswered ones (should fall below): the midpoint
+    that maximises balanced accuracy, ties broken towards the lower threshold."""
+    if not answered or not unanswered:
+        return None
+    points = sorted(set(answered) | set(unanswered))
+    cands = [0.0] + [(a + b) / 2 for a, b in zip(points, points[1:])] + [points[-1] + 1]
+    best = None
+    for t in cands:
+        kept = sum(1 for x in answered if x >= t) / len(answered)
+        caught = sum(1 for x in unanswered if x < t) / len(unanswered)
+        score = (kept + caught) / 2
+        if best is None or score > best[0]:
+            best = (score, t, kept, caught)
+    score, t, kept, caught = best
+    return {"threshold": round(t, 2), "balanced_accuracy": round(score, 3),
+            "answered_kept": round(kept, 3), "unanswered_caught": round(caught, 3)}
 
 
 def evaluate(g: Golden, run: dict, top_scores: dict[str, float], topic_of) -> Report:
@@ -143,7 +164,8 @@ def evaluate(g: Golden, run: dict, top_scores: dict[str, float], topic_of) -> Re
     unanswered = [{"query": g.queries[q], "kind": g.kinds[q], "top_score": top_scores.get(q, 0.0),
                    "first": (ranked(run.get(q, {})) or [None])[0]} for q in g.unanswered]
     non_typo = subset(qrels, [q for q, k in g.kinds.items() if k != "typo"])
-    return Report(metrics(qrels, run), metrics(non_typo, run), by_kind, by_topic, misses, unanswered)
+    cal = calibrate([top_scores.get(q, 0.0) for q in qrels], [top_scores.get(q, 0.0) for q in g.unanswered])
+    return Report(metrics(qrels, run), metrics(non_typo, run), by_kind, by_topic, misses, unanswered, cal)
 
 
 def write_trec(run: dict, path: Path, tag: str) -> None:

@@ -48,7 +48,7 @@ def threshold(kbase) -> float:
     """The weak-match threshold for the configured engine (``engine``, default whoosh)."""
     kb = _kb(kbase)
     settings = kb.settings or {}
-    engine = str(settings.get("engine") or "whoosh")
+    engine = str(getattr(kbase, "engine", None) or settings.get("engine") or "whoosh")
     conf = settings.get("gaps")
     value = None
     if isinstance(conf, dict) and isinstance(conf.get("threshold"), dict):
