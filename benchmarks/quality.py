@@ -100,6 +100,7 @@ def main() -> int:
     topic_of = {e.id: e.topic for e in kbase.load_entries().entries}.get
     systems = {
         "qabase": lambda: run_qabase(kbase, golden.queries, 10),
+        "qabase (tantivy engine)": lambda: run_qabase(open_kb(args.root, engine="tantivy"), golden.queries, 10),
         "whoosh-jieba (a)": lambda: run_whoosh_jieba(docs, golden.queries, 10),
         "bm25-jieba (b)": lambda: run_bm25(docs, golden.queries, 10),
     }
@@ -112,7 +113,8 @@ def main() -> int:
         rep = evaluate(golden, run, top, topic_of)
         results[name] = {"non_typo": rep.non_typo, "typo": rep.by_kind.get("typo"), "overall": rep.overall,
                          "seconds": round(secs, 2)}
-        write_trec(run, args.out.with_name(f"run-{name.split()[0]}.trec"), name.split()[0])
+        tag = name.split()[0] + ("-tantivy" if "tantivy" in name else "")
+        write_trec(run, args.out.with_name(f"run-{tag}.trec"), tag)
 
     q = results["qabase"]["non_typo"]
     lines = ["| system | MRR@10 | Recall@1 | Recall@3 | Recall@10 | nDCG@10 | typo MRR@10 | qabase/system MRR |",

@@ -61,6 +61,17 @@ class IndexUnavailable(QabaseError):
     """Raised when no usable index exists and none can be built (e.g. nothing writable)."""
 
 
+def os_reason(e: OSError) -> str:
+    """An OSError in words a judge can act on: Chinese for the usual causes, else the system's."""
+    import errno
+
+    reasons = {errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "超出磁盘配额", errno.EACCES: "没有写入权限",
+               errno.EPERM: "没有写入权限", errno.EROFS: "所在磁盘是只读的", errno.EIO: "磁盘读写出错"}
+    text = reasons.get(e.errno)
+    detail = e.strerror or str(e)
+    return f"{text}（{detail}）" if text else detail
+
+
 def rel(path: Path, root: Path | None) -> str:
     """Path as shown in messages: relative to the knowledge base when possible, always with /."""
     try:
