@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import index as ix_mod
-from .errors import BadId, EntryNotFound, IndexUnavailable, Problem, QabaseError
+from .errors import BadId, EntryNotFound, IndexBusy, IndexUnavailable, Problem, QabaseError
 from .kb import KB, load_kb
 from .retrieve import Filters, Hit
 
@@ -20,6 +20,9 @@ MAX_QUERY_INPUT = 10_000
 # By default every search checks that the index is fresh (cheap: one stat per entry file);
 # a busy long-running process (the web page) may trust its last check for a moment.
 FRESHNESS_INTERVAL = 0.0
+# A stale index that another process is updating: wait this long for it, then answer from the
+# index as it is (a search never fails because a build is running).
+BUSY_WAIT = 3.0
 # Up to this many changed files are re-analysed with the index vocabulary instead of jieba.
 FAST_UPDATE_MAX = 50
 
@@ -72,6 +75,26 @@ def hit_dict(kb: KB, h: Hit) -> dict:
 
 
 _ID_RE = re.compile(r"^[a-z]+-\d{3,}$")
+
+
+def check_id(entry_id: str) -> str:
+    """The id, normalised; BadId for anything else (a path such as ``../x`` never gets further)."""
+    entry_id = (entry_id or "").strip().lower()
+    if not _ID_RE.match(entry_id):
+        raise BadId(f"编号格式不对：{entry_id[:40]!r}（应为专题前缀加数字，如 dis-001）")
+    return entry_id
+
+
+def find_entry(loaded, entry_id: str):
+    """The entry with this id among loaded entries; EntryNotFound says why not."""
+    entry_id = check_id(entry_id)
+    for e in loaded.entries:
+        if e.id == entry_id:
+            return e
+    broken = [p for p in loaded.skipped if Path(p.path).stem == entry_id]
+    if broken:
+        raise EntryNotFound(f"条目 {entry_id} 有错误，无法显示：{broken[0].message}")
+    raise EntryNotFound(f"没有编号为 {entry_id} 的条目。可用 qabase list 查看全部条目。")
 
 
 class KnowledgeBase:
@@ -134,17 +157,8 @@ class KnowledgeBase:
 
     def get(self, entry_id: str):
         """The entry with this id, read from its file."""
-        entry_id = (entry_id or "").strip().lower()
-        if not _ID_RE.match(entry_id):
-            raise BadId(f"编号格式不对：{entry_id!r}（应为专题前缀加数字，如 dis-001）")
-        loaded = self.load_entries()
-        for e in loaded.entries:
-            if e.id == entry_id:
-                return e
-        broken = [p for p in loaded.skipped if Path(p.path).stem == entry_id]
-        if broken:
-            raise EntryNotFound(f"条目 {entry_id} 有错误，无法显示：{broken[0]}")
-        raise EntryNotFound(f"没有编号为 {entry_id} 的条目。可用 qabase list 查看全部条目。")
+        check_id(entry_id)
+        return find_entry(self.load_entries(), entry_id)
 
     # -- index ---------------------------------------------------------------------------
     def build_index(self, progress=None, lock_wait: float | None = 60.0):
@@ -194,7 +208,7 @@ class KnowledgeBase:
             gen = ix_mod.current_generation(self.location.path)
             manifest = ix_mod.read_manifest(gen) if gen else None
             if gen is None or manifest is None:
-                why = "首次使用，已自动建立索引" if gen is None else "索引不完整，已从条目重建"
+                why = ix_mod.why_unusable(self.location.path, gen)
                 gen, manifest = self._rebuild(progress)
             elif not ix_mod.compatible(self.kb, manifest, self.engine):
                 why = "索引的结构、分词配置或检索引擎有变化，已重建"
@@ -203,19 +217,23 @@ class KnowledgeBase:
                 changed, deleted = ix_mod.changed_files(self.kb, manifest, entry_files(self.kb))
                 if changed or deleted:
                     n = len(changed) + len(deleted)
-                    if n <= max(1, ix_mod.INCREMENTAL_MAX_SHARE * len(manifest.get("files") or {})):
-                        try:
-                            done = self._update(gen, manifest, changed, deleted, progress)
-                            why = f"{n} 个条目文件有变动，已更新索引"
-                        except ix_mod.IndexCorrupt as e:  # e.g. a crash in the middle of an update
-                            done = self._rebuild(progress)
-                            why = f"{e}，已从条目重建"
-                        if done is None:
-                            continue  # another process switched generations meanwhile
-                        gen, manifest = done
-                    else:
-                        why = "条目有较多变动，已重建索引"
-                        gen, manifest = self._rebuild(progress)
+                    try:
+                        if n <= max(1, ix_mod.INCREMENTAL_MAX_SHARE * len(manifest.get("files") or {})):
+                            try:
+                                done = self._update(gen, manifest, changed, deleted, progress, BUSY_WAIT)
+                                why = f"{n} 个条目文件有变动，已更新索引"
+                            except ix_mod.IndexCorrupt as e:  # e.g. a crash in the middle of an update
+                                done = self._rebuild(progress)
+                                why = f"{e}，已从条目重建"
+                            if done is None:
+                                continue  # another process switched generations meanwhile
+                            gen, manifest = done
+                        else:
+                            why = "条目有较多变动，已重建索引"
+                            gen, manifest = self._rebuild(progress, BUSY_WAIT)
+                    except IndexBusy:
+                        # A long build elsewhere: answer from the index as it is rather than wait.
+                        why = "另一个 qabase 进程正在更新索引，本次结果来自更新前的索引"
             try:
                 return self._open_live(gen, manifest, why)
             except ix_mod.IndexCorrupt as e:
@@ -227,13 +245,13 @@ class KnowledgeBase:
                 return self._open_live(gen, manifest, why)
         raise IndexUnavailable("索引在多次尝试中一直被其他进程改动，请稍后再试。")
 
-    def _rebuild(self, progress):
+    def _rebuild(self, progress, lock_wait: float | None = 60.0):
         try:
-            return self.build_index(progress=progress)
+            return self.build_index(progress=progress, lock_wait=lock_wait)
         except OSError as e:
             raise IndexUnavailable(f"无法建立索引（{self.location.path}）：{e.strerror or e}") from None
 
-    def _update(self, gen, manifest, changed, deleted, progress):
+    def _update(self, gen, manifest, changed, deleted, progress, lock_wait: float | None = 60.0):
         segmenter = self.segmenter
         if len(changed) <= FAST_UPDATE_MAX:
             # A trainer's edit should show in the next search at once: cut the few changed
@@ -253,7 +271,7 @@ class KnowledgeBase:
         self._drop_live()
         try:
             return ix_mod.update(self.kb, segmenter, self.catalogue, gen, manifest, changed, deleted,
-                                 progress=progress, location=self.location)
+                                 progress=progress, location=self.location, lock_wait=lock_wait)
         except (FileNotFoundError, NotADirectoryError) as e:  # a file the generation names is gone
             raise ix_mod.IndexCorrupt(f"索引 {gen.name} 已损坏：缺少文件 {Path(e.filename or '').name}") from None
         except OSError as e:

@@ -67,6 +67,12 @@ def normalise_name(name: str) -> str:
     return re.sub(r"\s+", "", name)
 
 
+def match_numbers(m) -> tuple[int, int | None, int | None, int | None]:
+    """(article, 之X, paragraph, item) of a citation match; ValueError on a bad numeral."""
+    opt = lambda g: to_int(m[g]) if m[g] else None  # noqa: E731
+    return to_int(m["article"]), opt("sub"), opt("para"), opt("item")
+
+
 def parse_citation(text: str) -> Citation:
     """Parse one ``legal_basis`` item; raise CitationSyntaxError with a Chinese reason."""
     if not isinstance(text, str):
@@ -80,10 +86,7 @@ def parse_citation(text: str) -> Citation:
             raise CitationSyntaxError(f"引用应写明条号，如“第二百三十七条”：{text}")
         raise CitationSyntaxError(f"无法解析的引用：{text}（格式：《文件名》第X条[第X款][第X项]）")
     try:
-        article = to_int(m["article"])
-        sub = to_int(m["sub"]) if m["sub"] else None
-        para = to_int(m["para"]) if m["para"] else None
-        item = to_int(m["item"]) if m["item"] else None
+        article, sub, para, item = match_numbers(m)
     except ValueError as e:
         raise CitationSyntaxError(f"{e}：{text}") from None
     if article <= 0 or (para is not None and para <= 0) or (item is not None and item <= 0):

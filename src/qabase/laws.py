@@ -163,17 +163,14 @@ def resolve_reference(text: str, catalogue) -> Resolved:
     ``《中华人民共和国民事诉讼法》（2021年修正）第233条`` — to a catalogued article."""
     import difflib
 
-    from .citations import Citation
+    from .citations import Citation, match_numbers
 
     compact = re.sub(r"[\s《》〈〉<>]", "", text or "")
     m = _LOOSE.match(compact)
     if not m:
         raise BadReference(f"无法识别的条文：{text}（例如：民诉法 237、民事诉讼法第二百三十七条）")
     try:
-        article = to_int(m["article"])
-        sub = to_int(m["sub"]) if m["sub"] else None
-        para = to_int(m["para"]) if m["para"] else None
-        item = to_int(m["item"]) if m["item"] else None
+        article, sub, para, item = match_numbers(m)
     except ValueError as e:
         raise BadReference(f"{e}：{text}") from None
     name = m["name"]

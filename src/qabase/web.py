@@ -144,17 +144,10 @@ class WebKB:
 
     def entry(self, entry_id: str):
         """Same answers as ``kbase.get`` (BadId, EntryNotFound), from the cached entries."""
-        entry_id = (entry_id or "").strip().lower()
-        if not _ID_RE.match(entry_id):
-            raise BadId(f"编号格式不对：{entry_id[:40]!r}（应为专题前缀加数字，如 dis-001）")
-        loaded = self.loaded()
-        for e in loaded.entries:
-            if e.id == entry_id:
-                return e
-        broken = [p for p in loaded.skipped if Path(p.path).stem == entry_id]
-        if broken:
-            raise EntryNotFound(f"条目 {entry_id} 有错误，暂时无法显示。")
-        raise EntryNotFound(f"没有编号为 {entry_id} 的条目。")
+        from .api import check_id, find_entry
+
+        check_id(entry_id)
+        return find_entry(self.loaded(), entry_id)
 
     def published(self, topic: str | None = None, batch: int | None = None):
         out = [e for e in self.loaded().entries if e.status == "published"
