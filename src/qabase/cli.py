@@ -13,7 +13,8 @@ import typer
 from .errors import QabaseError
 
 app = typer.Typer(
-    help="qabase：交叉执行问答知识库。检索、查看、校验和建索引。\n\n"
+    help="qabase：交叉执行问答知识库。法官检索和查看答问；编写人员新建、导入、校验、发布和导出条目；"
+         "开发人员评测检索质量。\n\n"
          "在知识库目录（含 kb/ 与 qa_entries/）或其子目录中运行，或用 --root 指定知识库。",
     no_args_is_help=True,
     add_completion=False,
@@ -26,6 +27,7 @@ class State:
     root: Optional[Path] = None
     index_dir: Optional[Path] = None
     statutes: Optional[Path] = None
+    engine: Optional[str] = None
 
 
 state = State()
@@ -56,16 +58,19 @@ def _global(
                                              help="索引存放目录。默认 kb/.index/，不可写时用用户缓存目录。"),
     statutes: Optional[Path] = typer.Option(None, "--statutes", envvar="QABASE_STATUTES",
                                             help="法规原文目录（LawRefBook Markdown 格式），用于显示和检索条文原文。"),
+    engine: Optional[str] = typer.Option(None, "--engine", envvar="QABASE_ENGINE",
+                                         help="检索引擎：whoosh（默认）或 tantivy（大型知识库）；也可在 kb/config.yaml 写 engine。"),
 ):
     state.root = root
     state.index_dir = index_dir
     state.statutes = statutes
+    state.engine = engine
 
 
 def _open():
     from .api import open_kb
 
-    return open_kb(state.root, state.index_dir)
+    return open_kb(state.root, state.index_dir, state.engine)
 
 
 def _out(text: str = "") -> None:
