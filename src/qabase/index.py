@@ -180,12 +180,43 @@ def current_generation(base: Path) -> Path | None:
     return gen if gen.is_dir() else None
 
 
-def read_manifest(gen: Path) -> dict | None:
+def why_unusable(base: Path, gen: Path | None) -> str:
+    """Why there is no usable generation (``gen`` is what current_generation returned),
+    in one line for the judge, ending with what qabase does about it."""
+    if gen is not None:
+        return f"索引 {gen.name} 的清单（{MANIFEST}）缺失或损坏，已从条目重建"
     try:
-        data = json.loads((gen / MANIFEST).read_text(encoding="utf-8"))
+        raw = (base / CURRENT).read_bytes()
+    except FileNotFoundError:
+        return "首次使用，已自动建立索引"
+    except OSError as e:
+        return f"无法读取索引指针 {CURRENT}（{e.strerror or e}），已从条目重建"
+    name = raw.decode("utf-8", "replace").strip()
+    if name.startswith("gen-") and "/" not in name and "\\" not in name and len(name) < 100:
+        return f"索引指针 {CURRENT} 指向的 {name} 不存在，已从条目重建"
+    return f"索引指针 {CURRENT} 的内容无效，已从条目重建"
+
+
+_manifest_cache: dict = {}
+
+
+def read_manifest(gen: Path) -> dict | None:
+    """The generation's manifest; parsed once per version of the file (it lists every entry
+    file, so at tens of thousands of entries parsing it on every search would dominate)."""
+    path = gen / MANIFEST
+    try:
+        st = path.stat()
+        key = (str(path), st.st_mtime_ns, st.st_size, st.st_ino)
+        if key in _manifest_cache:
+            return _manifest_cache[key]
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    _manifest_cache.clear()
+    _manifest_cache[key] = data
+    return data
 
 
 def file_state(kb, files: list[Path]) -> dict[str, list]:
