@@ -24,7 +24,7 @@ from pathlib import Path
 from .errors import IndexBusy, IndexUnavailable, QabaseError, rel
 
 SCHEMA_VERSION = 1
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2  # 2: numbered lists kept in answer text
 CURRENT = "CURRENT"
 LOCK = "build.lock"
 MANIFEST = "manifest.json"

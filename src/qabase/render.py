@@ -25,13 +25,29 @@ def _markdown():
     return md
 
 
+_LIST_ITEM = re.compile(r"^\s{0,3}(\d+[.)]|[-*+])\s")
+
+
+def _loosen_lists(source: str) -> str:
+    """Trainers write "**操作步骤**：" with the numbered steps right under it; Markdown wants a
+    blank line before a list, else the steps run together into one paragraph."""
+    out, prev = [], ""
+    for line in source.splitlines():
+        if (_LIST_ITEM.match(line) and prev.strip() and not _LIST_ITEM.match(prev)
+                and not prev.startswith((" ", "\t"))):
+            out.append("")
+        out.append(line)
+        prev = line
+    return "\n".join(out)
+
+
 def _convert(source: str) -> str | None:
     """Markdown → HTML, or None when the source is outside the bounds above or breaks the parser."""
     if (len(source) > MAX_MARKDOWN_CHARS or source.count("\n") > MAX_MARKDOWN_LINES
             or source.count("[") > MAX_MARKDOWN_BRACKETS):
         return None
     try:
-        return _markdown().convert(source)
+        return _markdown().convert(_loosen_lists(source))
     except Exception:  # RecursionError on deep nesting, or any parser bug: plain text is always safe
         return None
 
@@ -56,13 +72,23 @@ def to_html(source: str) -> str:
     return re.sub(r'(<(?:a|img)\b[^>]*?\b(?:href|src)=")([^"]*)"', fix_link, out)
 
 
+def _number_items(html_text: str) -> str:
+    """Ordered-list items keep their numbers in plain text ("1. …"), as the trainer wrote them."""
+    def number(m):
+        count = iter(range(1, 10_000))
+        return re.sub(r"<li>", lambda _: f"<li-n>{next(count)}. ", m.group(0))
+    return re.sub(r"<ol[^>]*>.*?</ol>", number, html_text, flags=re.S)
+
+
 def to_text(source: str) -> str:
     """Markdown → readable plain text: paragraphs and list items on their own lines."""
     out = _convert(source)
     if out is None:
         out = _plain_html(source)
-    out = re.sub(r"<li>", "- ", out)
-    out = re.sub(r"</(p|li|h\d|blockquote|pre|tr)>|<br\s*/?>", "\n", out)
+    out = _number_items(out)
+    out = re.sub(r"<li>", "- ", out).replace("<li-n>", "")
+    out = re.sub(r"</li>\s*", "\n", out)
+    out = re.sub(r"</(p|h\d|blockquote|pre|tr|ol|ul)>|<br\s*/?>", "\n", out)
     out = re.sub(r"<[^>]+>", "", out)
     out = html.unescape(out)
     lines = [line.strip() for line in out.splitlines()]
