@@ -11,6 +11,8 @@ NAME = "whoosh"
 # Question and aliases say what an entry is about; the answer only mentions things.
 FIELD_BOOSTS = {"question": 4.0, "aliases": 3.0, "tags": 1.5, "answer": 1.0}
 CITATION_BOOST = 6.0
+# Terms found in more than this share of the answers are not searched in the answer field.
+COMMON_SHARE = 0.5  # golden set: MRR@10 0.9445 at 0.5 vs 0.9443 without; 0.2 loses 0.0014
 
 
 class EngineCorrupt(Exception):
@@ -172,8 +174,15 @@ class Reader:
         from whoosh.query import And, Or, Term
 
         subs = []
+        rd = self.searcher.reader()
+        common = COMMON_SHARE * max(1, rd.doc_count())
         for t in plan.terms:
             for f, b in FIELD_BOOSTS.items():
+                df = rd.doc_frequency(f, t.text)
+                # Absent terms cost a lookup each; a word in most answers ("执行", "法院")
+                # ranks little and costs the most in Python. Both are left out of the answer field.
+                if not df or (f == "answer" and df > common):
+                    continue
                 subs.append(Term(f, t.text, boost=b * t.weight))
         for key in plan.citations:
             subs.append(Term("cites", key, boost=CITATION_BOOST))
