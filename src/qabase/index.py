@@ -447,7 +447,9 @@ def _build_locked(kb, segmenter, catalogue, base: Path, progress, engine: str):
         shutil.rmtree(gen, ignore_errors=True)
         raise
     _hook(f"{PHASES[4]}:已切换")
-    _clean(base, keep={gen.name} | ({previous.name} if previous else set()))
+    # The generation it replaced stays for readers that opened it a moment ago, unless it is
+    # the wreck that made this build necessary.
+    _clean(base, keep={gen.name} | ({previous.name} if previous and read_manifest(previous) else set()))
     _hook(f"{PHASES[4]}:已清理")
     return gen, manifest
 

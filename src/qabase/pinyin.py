@@ -35,11 +35,16 @@ def build_table(terms) -> bytes:
     for t in sorted({t for t in terms if len(t) >= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", t)}):
         key = " ".join(fuzzy(s) for s in lazy_pinyin(t, style=Style.NORMAL))
         lines.append(f"#term\t{t}\t{key}")
-    for code, readings in pinyin_dict.items():
-        if 0x4E00 <= code <= 0x9FFF:
-            rs = sorted({fuzzy(_toneless(r)) for r in readings.split(",")})
-            lines.append(f"{chr(code)}\t{','.join(rs)}")
+    if not _CHAR_LINES:  # the same 21,000 characters for every build: worked out once per process
+        for code, readings in pinyin_dict.items():
+            if 0x4E00 <= code <= 0x9FFF:
+                rs = sorted({fuzzy(_toneless(r)) for r in readings.split(",")})
+                _CHAR_LINES.append(f"{chr(code)}\t{','.join(rs)}")
+    lines.extend(_CHAR_LINES)
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+_CHAR_LINES: list[str] = []
 
 
 class Homophones:

@@ -75,6 +75,8 @@ def load_with_lines(text: str, first_line: int = 1):
         mark = e.problem_mark or e.context_mark
         line = (mark.line + 1 if mark else 1) + offset
         what = (e.problem or e.context or "格式错误").strip()
+        if "nesting depth" in what:  # LibYAML's own limit, met by "[[[[…" bombs
+            raise YAMLProblem(line, f"嵌套层数超过 {MAX_DEPTH} 层") from None
         raise YAMLProblem(line, f"YAML 格式错误：{what}") from None
     except yaml.YAMLError as e:
         raise YAMLProblem(first_line, f"YAML 格式错误：{e}") from None
