@@ -223,6 +223,23 @@ def test_huge_and_hostile_entry_files_in_a_small_memory(tmp_path):
     assert {Path(s["path"]).name for s in data["skipped"]} == {"dis-904.md", "dis-905.md"}
 
 
+def test_oversize_entry_file_is_never_opened(tmp_path):
+    """A stray 4 GB file among the entries is judged by its size alone: neither loading the
+    entries, nor building or updating the index, nor the freshness check ever opens it."""
+    root = make_kb(tmp_path / "k")
+    big = root / "qa_entries" / "discovery" / "dis-907.md"
+    with open(big, "wb") as f:
+        f.truncate(4 << 30)
+    k = open_kb(root)
+    with opened_files() as seen:
+        r = k.search("拒执")
+        os.utime(big, ns=(1, 2))  # changed mtime, same size: the freshness check looks again
+        r2 = open_kb(root).search("拒执")
+        k.build_index()
+    assert r.results and any(s.path.endswith("dis-907.md") for s in r.skipped) and r2.results
+    assert not [p for p in seen if p.endswith("dis-907.md")], "the 4 GB file was opened"
+
+
 # -- ids that look like paths ---------------------------------------------------------------------------
 @contextmanager
 def opened_files():

@@ -136,7 +136,7 @@ _CATALOGUES: dict = {}
 
 
 @pytest.fixture(autouse=True)
-def _shared_jieba(monkeypatch):
+def _shared_tables(monkeypatch):
     # Loading jieba's dictionary takes a second; these tests open hundreds of knowledge bases
     # with the same kb/ configuration, so in this process they share one segmenter.
     from qabase import api
@@ -164,20 +164,41 @@ def _shared_jieba(monkeypatch):
         return _CATALOGUES[key]
 
     monkeypatch.setattr(catalogue, "load_catalogue", load_catalogue)
+    # And the two tables each generation carries (vocabulary, homophones): parsed once per
+    # distinct content. Both are pure functions of the bytes read from disk, so a damaged
+    # file is still parsed (and fails) as itself.
+    from qabase import pinyin, segment
+
+    real_homophones, real_parse = pinyin.Homophones, segment.VocabSegmenter.parse.__func__
+
+    def homophones(data):
+        key = ("h", data)
+        if key not in _CATALOGUES:
+            _CATALOGUES[key] = real_homophones(data)
+        return _CATALOGUES[key]
+
+    def parse(cls, data):
+        key = ("v", data)
+        if key not in _CATALOGUES:
+            _CATALOGUES[key] = real_parse(cls, data)
+        return _CATALOGUES[key]
+
+    monkeypatch.setattr(pinyin, "Homophones", homophones)
+    monkeypatch.setattr(segment.VocabSegmenter, "parse", classmethod(parse))
 
 
 @pytest.fixture(scope="module")
 def kill_kbs(tmp_path_factory):
-    """A built "before" knowledge base (120 entries, so the writing phase reports progress
+    """A built "before" knowledge base (101 entries, so the writing phase reports progress
     mid-way) and references for every "after": full rebuild and in-place update."""
     base = tmp_path_factory.mktemp("kill")
-    before = make_kb(base / "before", corpus(120, "A"))
+    before = make_kb(base / "before", corpus(101, "A"))
     open_kb(before).build_index()
     refs = {"A": live_view(before)}
     for version in ("B", "B1"):
         ref = base / f"ref-{version}"
         shutil.copytree(before, ref)
-        write_entries(ref, corpus(120, version))
+        write_entries(ref, corpus(101, version))
         if version == "B":
             assert cli(ref, "index").exit_code == 0
         else:  # the in-place update that a search makes when one file changed
@@ -221,12 +242,12 @@ KILL_POINTS = [
 ]
 
 
-def _kill_run(workdir: Path, before: Path, point) -> dict:
-    cmd, where, expect, delay = point
-    root = workdir / f"k{KILL_POINTS.index(point)}"
+def _kill_run(workdir: Path, before: Path, i: int) -> dict:
+    cmd, where, expect, delay = KILL_POINTS[i]
+    root = workdir / f"k{i}"
     shutil.copytree(before, root)
     version = "B" if cmd is FULL else "B1"
-    write_entries(root, corpus(120, version))
+    write_entries(root, corpus(101, version))
     env = dict(os.environ, QABASE_ROOT=str(root), QABASE_TEST_PAUSE_AT=where, QABASE_NO_LOG="1",
                QABASE_TEST_PAUSE_SECONDS="0" if delay else "600", PYTHONIOENCODING="utf-8")
     env.pop("QABASE_INDEX_DIR", None)
@@ -250,9 +271,9 @@ def _kill_run(workdir: Path, before: Path, point) -> dict:
 
 
 def _kill_point(data: dict, i: int) -> str | None:
-    cmd, where, expect, delay = point = KILL_POINTS[i]
+    cmd, where, expect, delay = KILL_POINTS[i]
     refs = data["refs"]
-    o = _kill_run(data["workdir"], data["before"], point)
+    o = _kill_run(data["workdir"], data["before"], i)
     label = f"{' '.join(cmd[:1])} killed at {where}" + (f" +{delay}s" if delay else "")
     assert o["reached"], f"{label}: the build never reached this point\n{o['stderr']}"
     assert o["returncode"] in (-signal.SIGKILL, 0), f"{label}: {o['stderr']}"
@@ -744,7 +765,7 @@ def test_disk_full_cli_message(fault_kbs):
 
 # -- concurrency -----------------------------------------------------------------------------
 SEARCHER = r"""
-import json, sys
+import json, sys, time
 from pathlib import Path
 from qabase import open_kb
 root, stop, queries = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3])
@@ -755,6 +776,7 @@ while not stop.exists() or rounds < 3:
         for q in queries:
             r = kb.search(q)
             print(json.dumps({"q": q, "ids": [h.id for h in r.results], "why": r.rebuilt}), flush=True)
+            time.sleep(0.005)  # leave the builders some of the CPU
     rounds += 1
 """
 BUILDER = r"""
@@ -869,10 +891,15 @@ def _truncate(pattern: str, keep: float):
     return damage
 
 
-def _zero(pattern: str):
+def _zero(pattern: str, start: float = 0.0, end: float = 1.0):
     def damage(base: Path, gen: Path) -> None:
-        for f in gen.glob(pattern):
-            f.write_bytes(b"\0" * f.stat().st_size)
+        files = sorted(gen.glob(pattern))
+        assert files, pattern
+        for f in files:
+            data = bytearray(f.read_bytes())
+            a, b = int(len(data) * start), int(len(data) * end)
+            data[a:b] = bytes(b - a)
+            f.write_bytes(bytes(data))
     return damage
 
 
@@ -889,6 +916,8 @@ DAMAGE = {
     "table of contents truncated": (_truncate("*.toc", 0.5), "损坏"),
     "segment truncated": (_truncate("*.seg", 0.5), "损"),
     "segment zeroed": (_zero("*.seg"), "损"),
+    "segment zeroed in the middle": (_zero("*.seg", 0.3, 0.7), "损"),
+    "segment zeroed at the start": (_zero("*.seg", 0.0, 0.5), "损"),
     "segment empty": (_truncate("*.seg", 0), "损"),
     "vocabulary empty": (_truncate("vocab*", 0), "词表"),
     "generation emptied": (lambda base, gen: [f.unlink() for f in gen.iterdir()], ""),

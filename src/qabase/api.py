@@ -208,6 +208,8 @@ class KnowledgeBase:
             gen = ix_mod.current_generation(self.location.path)
             manifest = ix_mod.read_manifest(gen) if gen else None
             if gen is None or manifest is None:
+                if gen is not None and ix_mod.current_generation(self.location.path) != gen:
+                    continue  # builds elsewhere switched generations and removed this one meanwhile
                 why = ix_mod.why_unusable(self.location.path, gen)
                 gen, manifest = self._rebuild(progress)
             elif not ix_mod.compatible(self.kb, manifest, self.engine):

@@ -232,6 +232,13 @@ def file_state(kb, files: list[Path]) -> dict[str, list]:
 
 
 def sha256_file(p: Path) -> str:
+    from .entries import MAX_BYTES
+
+    st = p.stat()
+    if st.st_size > MAX_BYTES:
+        # Never read: load_entry rejects such a file by its size alone, and a stray 4 GB file
+        # must not cost a 4 GB read at every build and freshness check.
+        return f"oversize:{st.st_size}:{st.st_mtime_ns}"
     h = hashlib.sha256()
     with open(p, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 16), b""):
