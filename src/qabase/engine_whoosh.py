@@ -55,8 +55,6 @@ def _fields(d: dict) -> dict:
 def create(gen: Path, docs: list[dict], vocab: bytes, progress=None, phase="写入索引", before_commit=None) -> None:
     from whoosh import index as windex
 
-    from .index import atomic_write, vocab_path
-
     ix = windex.create_in(str(gen), schema())
     writer = ix.writer(limitmb=256, _lk=False)  # see _cancel: qabase's build.lock serialises writers
     try:
@@ -64,16 +62,23 @@ def create(gen: Path, docs: list[dict], vocab: bytes, progress=None, phase="写�
             writer.add_document(**_fields(d))
             if progress and (i % 100 == 0 or i == len(docs)):
                 progress(phase, i, len(docs))
-        # The vocabulary of a commit is written before the commit, under its generation number.
-        atomic_write(vocab_path(gen, writer.generation), vocab)
-        if before_commit:
-            before_commit()
-        writer.commit()
+        _commit(gen, writer, vocab, before_commit)
     except BaseException:
         _cancel(writer)
         raise
     finally:
         ix.close()
+
+
+def _commit(gen: Path, writer, vocab: bytes, before_commit) -> None:
+    """Publish a writer's work. The vocabulary of a commit is written before the commit, under
+    the generation number it creates, so a reader always finds the one matching what it reads."""
+    from .index import atomic_write, vocab_path
+
+    atomic_write(vocab_path(gen, writer.generation), vocab)
+    if before_commit:
+        before_commit()
+    writer.commit()
 
 
 def _cancel(writer) -> None:
@@ -92,8 +97,6 @@ def _cancel(writer) -> None:
 
 def update(gen: Path, docs: list[dict], delete_ids: list[str], vocab: bytes, before_commit=None) -> None:
     """Replace and delete documents in place; Whoosh's commit publishes them atomically."""
-    from .index import atomic_write, vocab_path
-
     ix = _open(gen)
     writer = ix.writer(_lk=False)
     try:
@@ -101,10 +104,7 @@ def update(gen: Path, docs: list[dict], delete_ids: list[str], vocab: bytes, bef
             writer.delete_by_term("id", i)
         for d in docs:
             writer.update_document(**_fields(d))
-        atomic_write(vocab_path(gen, writer.generation), vocab)
-        if before_commit:
-            before_commit()
-        writer.commit()
+        _commit(gen, writer, vocab, before_commit)
     except BaseException:
         _cancel(writer)
         raise

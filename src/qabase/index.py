@@ -563,12 +563,6 @@ def _clean(base: Path, keep: set[str]) -> None:
                 pass
 
 
-def _gen_time(name: str) -> int:
-    try:
-        return int(name.split("-")[1])
-    except (IndexError, ValueError):
-        return 0
-
 
 def open_generation(gen: Path, engine: str = "whoosh"):
     """Open a generation for searching; IndexCorrupt if it cannot be read."""
