@@ -280,7 +280,11 @@ def test_index_rebuilt_underneath_never_breaks_a_request(kbroot, client):
         try:
             while not stop.is_set():
                 i += 1
-                target.write_text(original + f"\n补充说明第{i}次。\n", encoding="utf-8")
+                # Saved the way most editors save (write aside, rename over): the page must
+                # never miss the entry. Saves in place are covered by the test below.
+                tmp = target.with_suffix(".swp")
+                tmp.write_text(original + f"\n补充说明第{i}次。\n", encoding="utf-8")
+                os.replace(tmp, target)
                 other.build_index(lock_wait=None)
                 stop.wait(0.05)
         except Exception as e:  # pragma: no cover - reported below
@@ -301,6 +305,34 @@ def test_index_rebuilt_underneath_never_breaks_a_request(kbroot, client):
     assert not errors
     assert set(statuses) == {200}
     assert set(tops) == {"pl-001"}
+
+
+def test_entries_read_during_an_in_place_save_are_read_again(kbroot):
+    """An editor saving in place truncates the file first: a read that overlaps the save must
+    not be cached as the entry having vanished."""
+    from qabase.web import WebKB
+
+    kbase = open_kb(kbroot)
+    target = kbroot / "qa_entries" / "discovery" / "dis-001.md"
+    original = target.read_text(encoding="utf-8")
+    real_load = kbase.load_entries
+    reads = []
+
+    def load_during_save():
+        if not reads:  # first read: the file is empty, the save finishes right after
+            target.write_text("", encoding="utf-8")
+            result = real_load()
+            target.write_text(original + "\n补充说明。\n", encoding="utf-8")
+        else:
+            result = real_load()
+        reads.append(result)
+        return result
+
+    kbase.load_entries = load_during_save
+    web = WebKB(kbase)
+    assert web.entry("dis-001").answer.endswith("补充说明。")
+    assert len(reads) == 2 and "dis-001" not in {e.id for e in reads[0].entries}
+    assert web.entry("dis-001").id == "dis-001" and len(reads) == 2  # now cached
 
 
 # -- JSON API ----------------------------------------------------------------------------

@@ -48,6 +48,7 @@ MAX_QUERY_CHARS = 500      # longer queries get a 400 (the analyser reads only t
 PAGE_RESULTS = 20          # results on the search page
 API_MAX_LIMIT = 100        # same bound as ``qabase search --limit``
 SEARCH_ATTEMPTS = 4        # tries when the index changes under a search (waits 0.1 + 0.2 + 0.3 s)
+LOAD_ATTEMPTS = 5          # re-reads of the entry files while an editor is still saving them
 _LOOSE_ID = re.compile(r"^[A-Za-z]+-\d{3,}$")
 _ID_IN_TEXT = re.compile(r"(?<![A-Za-z0-9-])([a-z]+-\d{3,})(?![A-Za-z0-9-])")
 
@@ -103,9 +104,19 @@ class WebKB:
         if sig == self._signature and self._loaded is not None:
             return self._loaded
         with self._load_lock:
-            if sig != self._signature or self._loaded is None:
-                self._loaded = self.kbase.load_entries()
-                self._signature = sig
+            # An editor saving in place truncates the file before writing it: a read that
+            # overlapped a save would cache a half-written entry (a 404 for a live entry), so
+            # the read counts only if no file changed while it ran.
+            for _ in range(LOAD_ATTEMPTS):
+                if sig == self._signature and self._loaded is not None:
+                    break
+                loaded = self.kbase.load_entries()
+                after = self._file_signature()
+                if after == sig:
+                    self._loaded, self._signature = loaded, sig
+                    break
+                self._loaded, sig = loaded, after  # served if the files never settle
+                time.sleep(0.02)
             return self._loaded
 
     def _file_signature(self):
