@@ -174,12 +174,12 @@ class KnowledgeBase:
 
     def index_status(self) -> tuple[Path | None, dict | None, bool]:
         """(live generation, its manifest, fresh?)"""
-        from .entries import entry_files
+        from .entries import scan_entry_files
 
         gen = ix_mod.current_generation(self.location.path)
         manifest = ix_mod.read_manifest(gen) if gen else None
         fresh = (bool(manifest) and ix_mod.compatible(self.kb, manifest, self.engine)
-                 and ix_mod.is_fresh(self.kb, gen, manifest, entry_files(self.kb)))
+                 and ix_mod.is_fresh(self.kb, gen, manifest, scan_entry_files(self.kb)))
         return gen, manifest, fresh
 
     def _drop_live(self):
@@ -198,7 +198,7 @@ class KnowledgeBase:
         """
         import time
 
-        from .entries import entry_files
+        from .entries import scan_entry_files
 
         live = self._live
         if live is not None and time.monotonic() - live["checked"] < self.freshness_interval:
@@ -216,11 +216,21 @@ class KnowledgeBase:
                 why = "索引的结构、分词配置或检索引擎有变化，已重建"
                 gen, manifest = self._rebuild(progress)
             else:
-                changed, deleted = ix_mod.changed_files(self.kb, manifest, entry_files(self.kb))
+                scan = scan_entry_files(self.kb)
+                try:
+                    changed, deleted, touched = ix_mod.changed_files(self.kb, gen, manifest, scan)
+                except ix_mod.IndexCorrupt as e:
+                    if ix_mod.current_generation(self.location.path) != gen:
+                        continue  # an update elsewhere replaced the table meanwhile
+                    changed = deleted = touched = None
+                    why = f"{e}，已从条目重建"
+                    gen, manifest = self._rebuild(progress)
+                if touched:
+                    manifest = ix_mod.refresh_state(self.kb, gen, manifest, scan, self.location) or manifest
                 if changed or deleted:
                     n = len(changed) + len(deleted)
                     try:
-                        if n <= max(1, ix_mod.INCREMENTAL_MAX_SHARE * len(manifest.get("files") or {})):
+                        if n <= max(1, ix_mod.INCREMENTAL_MAX_SHARE * manifest.get("file_count", 0)):
                             try:
                                 done = self._update(gen, manifest, changed, deleted, progress, BUSY_WAIT)
                                 why = f"{n} 个条目文件有变动，已更新索引"

@@ -4,7 +4,9 @@ Layout of the index directory (``kb/.index/`` by default)::
 
     CURRENT            name of the live generation, replaced atomically with os.replace
     build.lock         held by the process that is building
-    gen-<ns>-<pid>/    one Whoosh index per generation, plus manifest.json
+    gen-<ns>-<pid>/    one engine index per generation, plus manifest.json (small: engine,
+                       fingerprint, a digest of the entry files' state) and files-<hash>.json
+                       (size, mtime, content hash and id of every entry file)
 
 A build writes a complete new generation, fsyncs its files and the directory, then
 switches CURRENT; a kill at any moment leaves the previous generation live. Older
@@ -23,7 +25,7 @@ from pathlib import Path
 
 from .errors import IndexBusy, IndexUnavailable, QabaseError, rel
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: file table outside the manifest, state digest
 ANALYSIS_VERSION = 2  # 2: numbered lists kept in answer text
 CURRENT = "CURRENT"
 LOCK = "build.lock"
@@ -219,16 +221,18 @@ def read_manifest(gen: Path) -> dict | None:
     return data
 
 
-def file_state(kb, files: list[Path]) -> dict[str, list]:
+def file_state(scan: list[tuple[str, int, int]]) -> dict[str, list]:
     """Cheap part of the freshness check: size and mtime of every entry file."""
-    out = {}
-    for p in files:
-        try:
-            st = p.stat()
-        except OSError:
-            continue
-        out[rel(p, kb.root)] = [st.st_size, st.st_mtime_ns]
-    return out
+    return {name: [size, mtime] for name, size, mtime in scan}
+
+
+def state_digest(state) -> str:
+    """One hash over every entry file's path, size and mtime, kept in the manifest: while it
+    matches, a search never reads the per-file table (a few MB at 50,000 entries)."""
+    h = hashlib.sha256()
+    for name, rec in sorted(state.items()):
+        h.update(f"{name}\0{rec[0]}\0{rec[1]}\n".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()[:32]
 
 
 def sha256_file(p: Path) -> str:
@@ -264,26 +268,15 @@ def compatible(kb, manifest: dict, engine: str | None = None) -> bool:
     return engine is None or manifest.get("engine", "whoosh") == engine
 
 
-def is_fresh(kb, gen: Path, manifest: dict, files: list[Path]) -> bool:
+def is_fresh(kb, gen: Path, manifest: dict, scan) -> bool:
     """Size and mtime first; a content hash only for files whose size or mtime changed."""
     if not compatible(kb, manifest):
         return False
-    known = manifest.get("files") or {}
-    state = file_state(kb, files)
-    if set(state) != set(known):
+    try:
+        changed, deleted, _ = changed_files(kb, gen, manifest, scan)
+    except IndexCorrupt:
         return False
-    for name, (size, mtime) in state.items():
-        k = known[name]
-        if k[0] == size and k[1] == mtime:
-            continue
-        if k[0] != size:
-            return False
-        try:
-            if sha256_file(kb.root / name) != k[2]:
-                return False
-        except OSError:
-            return False
-    return True
+    return not changed and not deleted
 
 
 ENGINES = ("whoosh", "tantivy")
@@ -357,17 +350,65 @@ def _hook(phase: str) -> None:
         time.sleep(float(os.environ.get("QABASE_TEST_PAUSE_SECONDS", "30")))
 
 
-def _file_records(kb, files, loaded_ids: dict[str, str]) -> dict:
-    state = file_state(kb, files)
+def _file_records(kb, scan, loaded_ids: dict[str, str]) -> dict:
     out = {}
-    for p in files:
-        name = rel(p, kb.root)
-        if name in state:
+    for name, size, mtime in scan:
+        try:
+            out[name] = [size, mtime, sha256_file(kb.root / name), loaded_ids.get(name)]
+        except OSError:
+            pass
+    return out
+
+
+FILES_TABLE = "files-{}.json"
+
+
+def manifest_files(gen: Path, manifest: dict) -> dict:
+    """The per-file table (size, mtime, content hash, entry id) the manifest names.
+
+    Kept in its own file, named by its content, so the small manifest is all a search reads
+    while nothing changed, and an update writing a new table never touches the one an older
+    manifest (still read by another process) names."""
+    name = manifest.get("files_table")
+    if not isinstance(name, str) or "/" in name or "\\" in name:
+        raise IndexCorrupt(f"索引 {gen.name} 的清单没有指明文件表")
+    path = gen / name
+    try:
+        st = path.stat()
+        key = (str(path), st.st_mtime_ns, st.st_size, st.st_ino)
+        if key in _manifest_cache:
+            return _manifest_cache[key]
+        raw = path.read_bytes()
+        if hashlib.sha256(raw).hexdigest()[:16] != name[len("files-"):-len(".json")]:
+            raise ValueError("hash")
+        data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise ValueError("shape")
+    except (OSError, ValueError):
+        raise IndexCorrupt(f"索引 {gen.name} 的文件表 {name} 缺失或损坏") from None
+    _manifest_cache[key] = data
+    return data
+
+
+def _write_manifest(gen: Path, manifest: dict, files: dict) -> dict:
+    """Write the file table, then the manifest naming it (each atomically); drop tables
+    that neither this manifest nor the one it replaces names."""
+    raw = json.dumps(files, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    table = FILES_TABLE.format(hashlib.sha256(raw).hexdigest()[:16])
+    atomic_write(gen / table, raw)
+    previous = read_manifest(gen)
+    manifest = dict(manifest, files_table=table, file_count=len(files),
+                    state_digest=state_digest(files))
+    manifest.pop("files", None)
+    atomic_write(gen / MANIFEST, json.dumps(manifest, ensure_ascii=False).encode("utf-8"))
+    keep = {table, (previous or {}).get("files_table")}
+    for p in gen.glob("files-*.json"):
+        if p.name not in keep:
             try:
-                out[name] = state[name] + [sha256_file(p), loaded_ids.get(name)]
+                p.unlink()
             except OSError:
                 pass
-    return out
+    return manifest
 
 
 def _vocab_bytes(segmenter, docs, stopwords, old: dict | None = None) -> bytes:
@@ -403,7 +444,7 @@ def _write_pinyin(kb, gen: Path) -> None:
 
 def _build_locked(kb, segmenter, catalogue, base: Path, progress, engine: str):
     from .documents import analyse_entries
-    from .entries import entry_files, load_entries
+    from .entries import load_entries, scan_entry_files
 
     eng = engine_module(engine)
 
@@ -418,10 +459,10 @@ def _build_locked(kb, segmenter, catalogue, base: Path, progress, engine: str):
             progress(phase, done, total)
 
     report(PHASES[0])
-    files = entry_files(kb)
-    loaded = load_entries(kb, files)
+    scan = scan_entry_files(kb)
+    loaded = load_entries(kb, [kb.root / name for name, _, _ in scan])
     ids = {rel(e.path, kb.root): e.id for e in loaded.entries}
-    records = _file_records(kb, files, ids)
+    records = _file_records(kb, scan, ids)
     docs = analyse_entries(loaded.entries, segmenter, catalogue, kb.root, step, PHASES[1])
     _hook(PHASES[1])
 
@@ -440,10 +481,9 @@ def _build_locked(kb, segmenter, catalogue, base: Path, progress, engine: str):
             "fingerprint": fingerprint(kb),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "entries": len(docs),
-            "files": records,
             "skipped": [p.to_dict() for p in loaded.skipped],
         }
-        atomic_write(gen / MANIFEST, json.dumps(manifest, ensure_ascii=False).encode("utf-8"))
+        manifest = _write_manifest(gen, manifest, records)
         _hook(f"{PHASES[3]}:已写清单")
         fsync_tree(gen)
         # The new directory's own entry in base must be durable before CURRENT can name it.
@@ -461,10 +501,13 @@ def _build_locked(kb, segmenter, catalogue, base: Path, progress, engine: str):
     return gen, manifest
 
 
-def changed_files(kb, manifest: dict, files: list[Path]) -> tuple[list[str], list[str]]:
-    """(changed or new entry files, deleted entry files) relative to the manifest."""
-    known = manifest.get("files") or {}
-    state = file_state(kb, files)
+def changed_files(kb, gen: Path, manifest: dict, scan) -> tuple[list[str], list[str], bool]:
+    """(changed or new entry files, deleted entry files, whether only mtimes moved) relative
+    to the manifest. Raises IndexCorrupt when the file table it needs is unreadable."""
+    state = file_state(scan)
+    if manifest.get("state_digest") == state_digest(state):
+        return [], [], False
+    known = manifest_files(gen, manifest)
     changed = []
     for name, (size, mtime) in state.items():
         k = known.get(name)
@@ -478,7 +521,24 @@ def changed_files(kb, manifest: dict, files: list[Path]) -> tuple[list[str], lis
                 pass
         changed.append(name)
     deleted = [n for n in known if n not in state]
-    return changed, deleted
+    return changed, deleted, not changed and not deleted
+
+
+def refresh_state(kb, gen: Path, manifest: dict, scan, location: Location | None = None) -> dict | None:
+    """Record new mtimes of files whose content did not change (a checkout, a ``touch``), so
+    later searches take the one-hash path again. Best effort: skipped while a build runs."""
+    base = _prepare(kb, location)
+    try:
+        with _locked(base, 0):
+            if current_generation(base) != gen or read_manifest(gen) != manifest:
+                return None
+            files = {name: list(rec) for name, rec in manifest_files(gen, manifest).items()}
+            for name, size, mtime in scan:
+                if name in files:
+                    files[name][0], files[name][1] = size, mtime
+            return _write_manifest(gen, manifest, files)
+    except (IndexBusy, IndexCorrupt, OSError):
+        return None
 
 
 def update(kb, segmenter, catalogue, gen: Path, manifest: dict, changed: list[str], deleted: list[str],
@@ -499,7 +559,7 @@ def update(kb, segmenter, catalogue, gen: Path, manifest: dict, changed: list[st
             return None  # another process rebuilt meanwhile; the caller re-reads CURRENT
         eng = engine_module(manifest.get("engine", "whoosh"))
         _hook("增量读取")
-        files = dict(manifest.get("files") or {})
+        files = dict(manifest_files(gen, manifest))
         skipped = [s for s in manifest.get("skipped", []) if s["path"] not in changed and s["path"] not in deleted]
         ids_elsewhere = {rec[3]: name for name, rec in files.items()
                          if len(rec) > 3 and rec[3] and name not in changed and name not in deleted}
@@ -542,11 +602,10 @@ def update(kb, segmenter, catalogue, gen: Path, manifest: dict, changed: list[st
         eng.update(gen, docs, remove, vocab, before_commit=lambda: _hook("增量提交"))
         fsync_tree(gen)  # the engine's commit must be durable before the manifest says so
         _hook("增量提交:已提交")
-        new_manifest = dict(manifest, files=files, skipped=skipped,
+        new_manifest = dict(manifest, skipped=skipped,
                             entries=sum(1 for r in files.values() if len(r) > 3 and r[3]),
                             updated_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
-        atomic_write(gen / MANIFEST, json.dumps(new_manifest, ensure_ascii=False).encode("utf-8"))
-        return gen, new_manifest
+        return gen, _write_manifest(gen, new_manifest, files)
 
 
 def _clean(base: Path, keep: set[str]) -> None:

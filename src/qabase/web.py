@@ -33,7 +33,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .api import _ID_RE, SCHEMA_VERSION, KnowledgeBase, SearchResult
-from .entries import entry_files
+from .entries import scan_entry_files
 from .errors import (BadId, EntryNotFound, IndexBusy, IndexUnavailable, QabaseError, UnknownTopic)
 from .render import to_html
 from .retrieve import snippet
@@ -120,14 +120,7 @@ class WebKB:
             return self._loaded
 
     def _file_signature(self):
-        out = []
-        for p in entry_files(self.kb):
-            try:
-                st = p.stat()
-            except OSError:
-                continue
-            out.append((str(p), st.st_size, st.st_mtime_ns))
-        return tuple(out)
+        return tuple(scan_entry_files(self.kb))
 
     def search(self, query: str, log_gap: bool = True, **kwargs) -> SearchResult:
         # KnowledgeBase keeps one open reader and swaps it when the index changes, which is
