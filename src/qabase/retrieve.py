@@ -2,6 +2,7 @@
 matches, so every engine gives the same snippets."""
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 
@@ -61,26 +62,28 @@ def snippet(text: str, terms: list[str], width: int = SNIPPET_CHARS) -> list[dic
     low = flat.lower()
     wanted = sorted({t for t in terms if t and len(t) <= 30}, key=len, reverse=True)
     spans = []
-    taken = [False] * len(low)
+    taken = bytearray(len(low))
     for t in wanted:
-        start = 0
+        start, n = 0, len(t)
         while True:
             i = low.find(t, start)
             if i < 0:
                 break
-            if not any(taken[i:i + len(t)]):
-                spans.append((i, i + len(t)))
-                for k in range(i, i + len(t)):
-                    taken[k] = True
+            if 1 not in taken[i:i + n]:
+                spans.append((i, i + n))
+                taken[i:i + n] = b"\x01" * n
             start = i + 1
     spans.sort()
     if len(flat) <= width:
         lo, hi = 0, len(flat)
     else:
+        # Spans never overlap, so sorted by start they are sorted by end too: the spans
+        # inside a window are one contiguous run, found by two bisections.
+        starts, ends = [a for a, _ in spans], [b for _, b in spans]
         best, lo = -1, 0
         for s, _ in spans or [(0, 0)]:
             begin = max(0, min(s - 20, len(flat) - width))
-            n = sum(1 for a, b in spans if a >= begin and b <= begin + width)
+            n = bisect.bisect_right(ends, begin + width) - bisect.bisect_left(starts, begin)
             if n > best:
                 best, lo = n, begin
         hi = lo + width
