@@ -903,6 +903,21 @@ def _zero(pattern: str, start: float = 0.0, end: float = 1.0):
     return damage
 
 
+def _table(how: str):
+    """Damage the per-file table, then touch an entry (same content, new mtime): only then is
+    the table read, since the manifest's digest no longer matches."""
+    def damage(base: Path, gen: Path) -> None:
+        table = next(gen.glob("files-*"))
+        if how == "missing":
+            table.unlink()
+        else:
+            table.write_bytes(table.read_bytes()[: table.stat().st_size // 2])
+        entry = sorted((base.parent.parent / "qa_entries").rglob("*.md"))[0]
+        st = entry.stat()
+        os.utime(entry, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    return damage
+
+
 DAMAGE = {
     "garbage in CURRENT": (lambda base, gen: (base / "CURRENT").write_bytes(b"\xff\xfe\x00 not a generation"), "CURRENT"),
     "CURRENT empty": (lambda base, gen: (base / "CURRENT").write_bytes(b""), "CURRENT"),
@@ -920,6 +935,8 @@ DAMAGE = {
     "segment zeroed at the start": (_zero("*.seg", 0.0, 0.5), "损"),
     "segment empty": (_truncate("*.seg", 0), "损"),
     "vocabulary empty": (_truncate("vocab*", 0), "词表"),
+    "file table truncated": (_table("truncated"), "文件表"),
+    "file table missing": (_table("missing"), "文件表"),
     "generation emptied": (lambda base, gen: [f.unlink() for f in gen.iterdir()], ""),
     "foreign Whoosh index": (lambda base, gen: _foreign_whoosh(gen), "结构"),
 }

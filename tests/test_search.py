@@ -100,6 +100,23 @@ def test_touch_without_change_does_not_rebuild(kbroot, kbase):
     assert kbase.search("拒执").rebuilt is None
 
 
+def test_freshness_check_reads_the_file_table_only_when_files_changed(kbroot, kbase, monkeypatch):
+    kbase.search("拒执")
+    reads = []
+    real = ix_mod.manifest_files
+    monkeypatch.setattr(ix_mod, "manifest_files", lambda *a: reads.append(1) or real(*a))
+    kbase.search("拒执")
+    assert reads == []  # nothing changed: the manifest's digest is enough
+    p = kbroot / "qa_entries" / "procedure-linkage" / "pl-001.md"
+    st = p.stat()
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns + 10_000_000_000))
+    assert kbase.search("拒执").rebuilt is None and reads  # a new mtime: the table is read
+    reads.clear()
+    assert kbase.search("拒执").rebuilt is None and reads == []  # and the new mtime was recorded
+    p.write_text(p.read_text(encoding="utf-8") + "\n补充。\n", encoding="utf-8")
+    assert kbase.search("拒执").rebuilt and reads
+
+
 def test_interrupted_build_leaves_old_index_usable(kbroot, kbase, monkeypatch, engine):
     before = ids(kbase.search("拒执"))
     gen_before = ix_mod.current_generation(kbase.location.path)

@@ -276,6 +276,7 @@ class KnowledgeBase:
                     from .segment import VocabSegmenter
 
                     segmenter = VocabSegmenter.parse(reader.vocab())
+                    segmenter.source = (gen, reader.generation)
                 finally:
                     reader.close()
             except Exception:

@@ -59,7 +59,7 @@ def analyse_entries(entries, segmenter, catalogue, root, progress=None, phase="�
     if total >= PARALLEL_FROM and procs > 1:
         import multiprocessing as mp
 
-        segmenter.tokenizer  # initialise once in the parent; forked workers inherit it
+        segmenter.cutter  # initialise once in the parent; forked workers inherit it
         try:
             ctx = mp.get_context("fork")
         except ValueError:
@@ -77,3 +77,70 @@ def analyse_entries(entries, segmenter, catalogue, root, progress=None, phase="�
         if progress and (i % 25 == 0 or i == total):
             progress(phase, i, total)
     return out
+
+
+def _load_one(path, kb, segmenter, catalogue):
+    from .entries import load_entry
+
+    entry, problems = load_entry(path, kb)
+    if entry is None:
+        return None, 2, problems, None
+    return entry.id, entry.field_lines.get("id", 2), problems, analyse_entry(entry, segmenter, catalogue, kb.root)
+
+
+def _load_in_worker(path):
+    return _load_one(path, _worker["kb"], _worker["segmenter"], _worker["catalogue"])
+
+
+def _init_load_worker(kb, segmenter, catalogue):
+    _worker.update(kb=kb, segmenter=segmenter, catalogue=catalogue)
+
+
+def load_and_analyse(kb, paths, segmenter, catalogue, progress=None, phase="分析文本"):
+    """Read and analyse every entry file in one pass (what a full build needs), on every core
+    for large knowledge bases: reading YAML front matter is a tenth of the work.
+
+    Same outcome as ``load_entries`` then ``analyse_entries``: broken files are skipped with
+    their first error, and of two files with one id the first in order wins.
+    Returns (documents, {file: id}, skipped problems).
+    """
+    import os
+
+    from .errors import ERROR, Problem
+
+    total = len(paths)
+    procs = min(os.cpu_count() or 1, 4)
+    if total >= PARALLEL_FROM and procs > 1:
+        import multiprocessing as mp
+
+        segmenter.cutter  # load jieba's dictionary once in the parent; forked workers share it
+        try:
+            ctx = mp.get_context("fork")
+        except ValueError:
+            ctx = mp.get_context()
+        pool = ctx.Pool(procs, initializer=_init_load_worker, initargs=(kb, segmenter, catalogue))
+        results = pool.imap(_load_in_worker, paths, chunksize=64)
+    else:
+        pool = None
+        results = (_load_one(p, kb, segmenter, catalogue) for p in paths)
+    every = 100 if pool is not None else 25
+    docs, ids, skipped, seen = [], {}, [], {}
+    try:
+        for i, (path, (eid, id_line, found, doc)) in enumerate(zip(paths, results), 1):
+            name = rel(path, kb.root)
+            if doc is not None and eid in seen:
+                found.append(Problem(name, id_line, ERROR, f"编号 {eid} 重复，已被 {seen[eid]} 使用"))
+                doc = None
+            if doc is None:
+                skipped.append(next(p for p in found if p.level == ERROR))
+            else:
+                seen[eid] = name
+                ids[name] = eid
+                docs.append(doc)
+            if progress and (i % every == 0 or i == total):
+                progress(phase, i, total)
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+    return docs, ids, skipped

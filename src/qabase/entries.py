@@ -277,42 +277,42 @@ def _item_line(head: str, head_line: int, default: int, item: str) -> int:
 
 def scan_entry_files(kb: KB) -> list[tuple[str, int, int]]:
     """(path relative to the root with /, size, mtime_ns) of every ``*.md`` under qa_entries/,
-    in ``entry_files`` order.
+    in ``entry_files`` order (path components compared one by one, as sorting Paths does).
 
-    Every cold search runs this; with os.scandir it stays a few hundredths of a second at
-    50,000 files, where pathlib's per-path objects and sorting cost more than the stats.
+    Every cold search runs this, so it is a plain os.scandir walk: at 50,000 files pathlib's
+    per-path objects cost more than the stats themselves.
     """
     base = kb.entries_dir
     try:
-        prefix = base.relative_to(kb.root).as_posix()
+        prefix = base.relative_to(kb.root).as_posix() + "/"
     except ValueError:
-        prefix = base.as_posix()
-    out: list[tuple[tuple[str, ...], str, int, int]] = []
+        prefix = base.as_posix() + "/"
+    out: list[tuple[str, int, int]] = []
     seen_dirs: set[tuple[int, int]] = set()
-    stack = [(str(base), ())]
-    while stack:
-        path, parts = stack.pop()
+
+    def walk(path: str, rel: str) -> None:
         try:
             st = os.stat(path)
             if (st.st_dev, st.st_ino) in seen_dirs:  # a symlink loop
-                continue
+                return
             seen_dirs.add((st.st_dev, st.st_ino))
             with os.scandir(path) as it:
-                items = list(it)
+                items = sorted(it, key=lambda d: d.name)
         except OSError:
-            continue
+            return
         for d in items:
+            name = d.name
             try:
-                if d.is_dir():
-                    stack.append((d.path, (*parts, d.name)))
-                elif d.name.endswith(".md") and not d.name.startswith(".") and d.is_file():
+                if name.endswith(".md") and name[0] != "." and d.is_file():
                     st = d.stat()
-                    key = (*parts, d.name)
-                    out.append((key, "/".join((prefix, *key)), st.st_size, st.st_mtime_ns))
+                    out.append((rel + name, st.st_size, st.st_mtime_ns))
+                elif d.is_dir():
+                    walk(d.path, rel + name + "/")
             except OSError:  # removed while scanning
                 continue
-    out.sort(key=lambda r: r[0])  # by path components, as sorting Paths does
-    return [(name, size, mtime) for _, name, size, mtime in out]
+
+    walk(str(base), prefix)
+    return out
 
 
 def entry_files(kb: KB) -> list[Path]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 
 _SAFE_SCHEMES = ("http://", "https://", "mailto:", "#", "/")
 # Python-Markdown is quadratic on some inputs (many "[", thousands of setext underlines) and
@@ -14,15 +15,23 @@ MAX_MARKDOWN_LINES = 300
 MAX_MARKDOWN_BRACKETS = 50
 
 
-def _markdown():
-    import markdown
+_local = threading.local()
 
-    md = markdown.Markdown(extensions=["sane_lists"], output_format="html")
-    # Python-Markdown passes raw HTML through by default; deregistering these makes it
-    # escape "<script>" like any other text.
-    md.preprocessors.deregister("html_block")
-    md.inlinePatterns.deregister("html")
-    return md
+
+def _markdown():
+    # Building a Markdown instance costs more than converting an answer: one per thread (an
+    # instance is not thread-safe), reset between documents.
+    md = getattr(_local, "md", None)
+    if md is None:
+        import markdown
+
+        md = markdown.Markdown(extensions=["sane_lists"], output_format="html")
+        # Python-Markdown passes raw HTML through by default; deregistering these makes it
+        # escape "<script>" like any other text.
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+        _local.md = md
+    return md.reset()
 
 
 _LIST_ITEM = re.compile(r"^\s{0,3}(\d+[.)]|[-*+])\s")
@@ -49,6 +58,7 @@ def _convert(source: str) -> str | None:
     try:
         return _markdown().convert(_loosen_lists(source))
     except Exception:  # RecursionError on deep nesting, or any parser bug: plain text is always safe
+        _local.md = None  # a parser that failed half way may keep state; the next one is new
         return None
 
 

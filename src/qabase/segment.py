@@ -41,6 +41,7 @@ class Segmenter:
         self._userdict = list(userdict)
         self._extra = [w for w in extra_words if w]
         self._tk = None
+        self._cutter = None
 
     @property
     def tokenizer(self):
@@ -57,14 +58,21 @@ class Segmenter:
             self._tk = tk
         return self._tk
 
+    @property
+    def cutter(self) -> "DagCutter":
+        """jieba's algorithm over jieba's dictionary (with the user words), run by qabase's
+        own loop: the same cuts as ``Tokenizer.tokenize(mode="search", HMM=False)``
+        (tests/test_segment.py compares them) at about twice the speed, which is most of a
+        full build's time."""
+        if self._cutter is None:
+            tk = self.tokenizer
+            self._cutter = DagCutter(tk.FREQ, tk.total)
+        return self._cutter
+
     def spans(self, text: str):
         """(term, start, end) in search mode: whole words plus the dictionary words inside them.
         Offsets are characters in the normalised text."""
-        text = normalise(text)
-        for word, start, end in self.tokenizer.tokenize(text, mode="search", HMM=False):
-            word = word.strip()
-            if word and _WORDLIKE.search(word):
-                yield word, start, end
+        return self.cutter.spans(normalise(text))
 
     def terms(self, text: str) -> list[str]:
         return [w for w, _, _ in self.spans(text)]
@@ -96,64 +104,55 @@ _RE_SKIP = re.compile(r"(\r\n|\s)")
 _RE_ENG = re.compile(r"[a-zA-Z0-9]")
 
 
-class VocabSegmenter:
-    """jieba's dictionary segmentation (DAG, most probable route, no HMM, search-mode
-    sub-words) over a small vocabulary saved with the index. The search path uses it so that
-    a cold ``qabase search`` never imports jieba."""
+_MISSING = object()
 
-    def __init__(self, freq: dict[str, int], total: int):
+
+class DagCutter:
+    """jieba's dictionary segmentation: a DAG of the dictionary words at each position, the
+    most probable route through it (no HMM), then search mode's two- and three-character
+    dictionary words inside longer words. ``known`` maps every dictionary word to its
+    frequency and every proper prefix of one to 0, as jieba's ``FREQ`` does.
+
+    Scores are computed with exactly jieba's float operations, ties go to the longer word as
+    in jieba's ``max`` over (score, end), so the cuts are identical."""
+
+    def __init__(self, known: dict[str, int], total: int):
         import math
 
-        self.freq = dict(freq)
         self.total = total
-        self.logtotal = math.log(total)
-        self.prefixes = set()
-        for w in self.freq:
-            for i in range(1, len(w)):
-                self.prefixes.add(w[:i])
-
-    @classmethod
-    def load(cls, path) -> "VocabSegmenter":
-        with open(path, "rb") as f:
-            return cls.parse(f.read())
-
-    @classmethod
-    def parse(cls, data: bytes) -> "VocabSegmenter":
-        lines = data.decode("utf-8").split("\n")
-        total = int(lines[0].split("\t")[1])
-        freq = {}
-        for line in lines[1:]:
-            w, _, n = line.rpartition("\t")
-            if w:
-                freq[w] = int(n)
-        return cls(freq, total)
-
-    @staticmethod
-    def dump(freq: dict[str, int], total: int) -> bytes:
-        lines = [f"#total\t{total}"] + [f"{w}\t{n}" for w, n in sorted(freq.items()) if "\t" not in w and "\n" not in w]
-        return ("\n".join(lines) + "\n").encode("utf-8")
+        self.logtotal = logtotal = math.log(total)
+        log = math.log
+        # One lookup per DAG step: log(freq) - log(total) for a word (jieba's exact float
+        # operations), None for a proper prefix of one, absent otherwise.
+        self.table: dict[str, float | None] = {w: (log(f) - logtotal if f else None) for w, f in known.items()}
 
     def _cut_block(self, s: str):
-        import math
-
         n = len(s)
-        freq, prefixes = self.freq, self.prefixes
-        dag = {}
-        for k in range(n):
-            ends, i, frag = [], k, s[k]
-            while i < n and (frag in freq or frag in prefixes):
-                if freq.get(frag):
-                    ends.append(i)
-                i += 1
-                frag = s[k:i + 1]
-            dag[k] = ends or [k]
-        route = {n: (0.0, 0)}
+        get = self.table.get
+        missing = _MISSING
+        single = 0.0 - self.logtotal  # jieba's log(FREQ.get(c) or 1) - logtotal for an unknown c
+        score = [0.0] * (n + 1)
+        end = list(range(n + 1))
         for idx in range(n - 1, -1, -1):
-            route[idx] = max((math.log(freq.get(s[idx:x + 1]) or 1) - self.logtotal + route[x + 1][0], x)
-                             for x in dag[idx])
+            best, bx = None, idx
+            i = idx
+            frag = s[idx]
+            while i < n:
+                p = get(frag, missing)
+                if p is missing:
+                    break
+                if p is not None:
+                    v = p + score[i + 1]
+                    if best is None or v >= best:  # a tie goes to the later end, as in max()
+                        best, bx = v, i
+                i += 1
+                frag = s[idx:i + 1]
+            if best is None:
+                best = single + score[idx + 1]
+            score[idx], end[idx] = best, bx
         x, buf = 0, ""
         while x < n:
-            y = route[x][1] + 1
+            y = end[x] + 1
             word = s[x:y]
             if len(word) == 1 and _RE_ENG.match(word):
                 buf += word
@@ -180,22 +179,67 @@ class VocabSegmenter:
                         yield from part
 
     def spans(self, text: str):
-        text = normalise(text)
+        """(term, start, end) of already normalised text; whitespace and punctuation dropped."""
+        get = self.table.get
         start = 0
         for w in self._cut(text):
             width = len(w)
             if width > 2:
                 for i in range(width - 1):
-                    if self.freq.get(w[i:i + 2]):
-                        yield w[i:i + 2], start + i, start + i + 2
+                    if get(w[i:i + 2]) is not None:
+                        yield from _kept(w[i:i + 2], start + i, start + i + 2)
             if width > 3:
                 for i in range(width - 2):
-                    if self.freq.get(w[i:i + 3]):
-                        yield w[i:i + 3], start + i, start + i + 3
-            stripped = w.strip()
-            if stripped and _WORDLIKE.search(stripped):
-                yield stripped, start, start + width
+                    if get(w[i:i + 3]) is not None:
+                        yield from _kept(w[i:i + 3], start + i, start + i + 3)
+            yield from _kept(w, start, start + width)
             start += width
+
+
+def _kept(word: str, start: int, end: int):
+    word = word.strip()
+    if word and _WORDLIKE.search(word):
+        yield word, start, end
+
+
+class VocabSegmenter:
+    """jieba's segmentation (DagCutter) over a small vocabulary saved with the index. The
+    search path uses it so that a cold ``qabase search`` never imports jieba."""
+
+    def __init__(self, freq: dict[str, int], total: int):
+        self.freq = dict(freq)
+        self.total = total
+        self.source = None  # (generation, engine commit) the vocabulary was read from
+        known: dict[str, int] = {}
+        for w in self.freq:
+            for i in range(1, len(w)):
+                known.setdefault(w[:i], 0)
+        known.update(self.freq)
+        self.cutter = DagCutter(known, total)
+
+    @classmethod
+    def load(cls, path) -> "VocabSegmenter":
+        with open(path, "rb") as f:
+            return cls.parse(f.read())
+
+    @classmethod
+    def parse(cls, data: bytes) -> "VocabSegmenter":
+        lines = data.decode("utf-8").split("\n")
+        total = int(lines[0].split("\t")[1])
+        freq = {}
+        for line in lines[1:]:
+            w, _, n = line.rpartition("\t")
+            if w:
+                freq[w] = int(n)
+        return cls(freq, total)
+
+    @staticmethod
+    def dump(freq: dict[str, int], total: int) -> bytes:
+        lines = [f"#total\t{total}"] + [f"{w}\t{n}" for w, n in sorted(freq.items()) if "\t" not in w and "\n" not in w]
+        return ("\n".join(lines) + "\n").encode("utf-8")
+
+    def spans(self, text: str):
+        return self.cutter.spans(normalise(text))
 
     def terms(self, text: str) -> list[str]:
         return [w for w, _, _ in self.spans(text)]
