@@ -31,7 +31,8 @@ def whoosh_ranking(reader, plan, filters, limit):
     """What Whoosh's searcher returns for the Or of the same boosted Terms."""
     from whoosh.query import And, Or, Term
 
-    rd = reader.searcher.reader()
+    searcher = reader.ix.searcher()
+    rd = searcher.reader()
     common = COMMON_SHARE * max(1, rd.doc_count())
     subs = []
     for t in plan.terms:
@@ -46,7 +47,7 @@ def whoosh_ranking(reader, plan, filters, limit):
     if filters.topic:
         parts.append(Term("topic", filters.topic))
     flt = None if not parts else parts[0] if len(parts) == 1 else And(parts)
-    results = reader.searcher.search(Or(subs), limit=limit, filter=flt)
+    results = searcher.search(Or(subs), limit=limit, filter=flt)
     hits = [(r.score, r["doc"]["id"]) for r in results]
     return len(results), hits
 
@@ -96,6 +97,6 @@ def test_same_ranking_as_whoosh_after_updates_and_deletions(shipped, monkeypatch
     files[7].unlink()
     kbase.search("终本")
     reader, _, _, _ = kbase.ensure_index()
-    leaves = list(reader.searcher.reader().leaf_readers())
+    leaves = list(reader.reader.leaf_readers())
     assert len(leaves) > 1 and any(seg.has_deletions() for seg, _ in leaves)
     assert compare(kbase, golden_queries(80) + ["终本案件恢复执行"], FILTERS) > 60

@@ -6,6 +6,7 @@ spaces, so opening an index never imports jieba.
 from __future__ import annotations
 
 import heapq
+from math import log
 from pathlib import Path
 
 NAME = "whoosh"
@@ -30,6 +31,9 @@ def _postings(seg, field: str, text: str) -> tuple[list[int], list[float]]:
 
     m = seg.postings(field, text)
     leaf = m.child if isinstance(m, FilterMatcher) else m
+    # The deletion filter has already stepped its child past leading deleted documents
+    # (possibly whole blocks): start over, deleted ones included, as doc_frequency counts them.
+    leaf.reset()
     if all(hasattr(leaf, a) for a in ("_read_ids", "_read_weights", "_next_block", "_atend")):
         ids: list[int] = []
         weights: list[float] = []
@@ -202,7 +206,9 @@ class Reader:
             if set(self.ix.schema.names()) != set(schema().names()):
                 self.ix.close()
                 raise EngineCorrupt(f"索引 {gen} 的结构与当前版本不符")
-            self.searcher = self.ix.searcher()
+            # A reader, not a searcher: qabase scores by itself, and whoosh.searching with the
+            # query modules it pulls in would add to every cold search.
+            self.reader = self.ix.reader()
             self.generation = self.ix.latest_generation()
             # A generation's commit never changes once opened: what is read from it can be kept.
             self._length_cache: dict = {}
@@ -226,7 +232,7 @@ class Reader:
 
     def close(self):
         try:
-            self.searcher.close()
+            self.reader.close()
         finally:
             self.ix.close()
 
@@ -235,7 +241,7 @@ class Reader:
         scores an Or of boosted Terms (tests/test_search.py compares the two), but summed
         over whole posting blocks: Whoosh's matcher tree spends most of a query in Python
         calls per posting, which at 5,000 entries made a query take a quarter of a second."""
-        rd = self.searcher.reader()
+        rd = self.reader
         common = COMMON_SHARE * max(1, rd.doc_count())
         leaves = list(enumerate(rd.leaf_readers()))
         subs = []
@@ -248,9 +254,9 @@ class Reader:
                 # ranks little and costs the most. Both are left out of the answer field.
                 if not df or (f == "answer" and df > common):
                     continue
-                subs.append((f, t.text, b * t.weight))
+                subs.append((f, t.text, b * t.weight, df))
         for key in plan.citations:
-            subs.append(("cites", key, CITATION_BOOST))
+            subs.append(("cites", key, CITATION_BOOST, 0))
         if not subs:
             return 0, []
         parts = []
@@ -268,18 +274,19 @@ class Reader:
                 allowed = set.intersection(*(self._docset(f, v) for f, v in parts))
                 scores = {d: s for d, s in scores.items() if d in allowed}
             best = heapq.nsmallest(max(1, limit), scores.items(), key=lambda kv: (-kv[1], kv[0]))
-            return len(scores), [(s, self.searcher.stored_fields(d)["doc"]) for d, s in best]
+            return len(scores), [(s, rd.stored_fields(d)["doc"]) for d, s in best]
         except Exception as e:  # damaged segment files surface only when read
             raise EngineCorrupt(f"索引已损坏：{type(e).__name__}") from None
 
     def _scores(self, subs) -> dict[int, float]:
-        searcher = self.searcher
+        rd = self.reader
+        doc_count = rd.doc_count_all()
         length_of_byte = self._length_of_byte
         scores: dict[int, float] = {}
         get = scores.get
-        for n, (seg, base) in enumerate(searcher.reader().leaf_readers()):
+        for n, (seg, base) in enumerate(rd.leaf_readers()):
             deleted = seg.deleted_docs_set if seg.has_deletions() else ()
-            for f, text, boost in subs:
+            for f, text, boost, df in subs:
                 ids, weights = self._postings(n, seg, f, text)
                 if not ids:
                     continue
@@ -289,8 +296,10 @@ class Reader:
                             d += base
                             scores[d] = get(d, 0.0) + w * boost
                     continue
-                idf = searcher.idf(f, text)
-                avgfl = searcher.avg_field_length(f) or 1
+                # Whoosh's idf and average field length (WeightingModel.idf,
+                # Searcher.avg_field_length), over every segment, deleted documents included.
+                idf = log(doc_count / (df + 1)) + 1
+                avgfl = rd.field_length(f) / (doc_count or 1) or 1
                 lengths = self._lengths(seg, f)
                 for d, tf in zip(ids, weights):
                     if d in deleted:
@@ -325,7 +334,7 @@ class Reader:
         got = self._filter_cache.get(key)
         if got is None:
             got = set()
-            for n, (seg, base) in enumerate(self.searcher.reader().leaf_readers()):
+            for n, (seg, base) in enumerate(self.reader.leaf_readers()):
                 deleted = seg.deleted_docs_set if seg.has_deletions() else ()
                 got.update(d + base for d in self._postings(n, seg, field, value)[0] if d not in deleted)
             self._filter_cache[key] = got
@@ -333,6 +342,6 @@ class Reader:
 
     def docs(self) -> list[dict]:
         try:
-            return [f["doc"] for f in self.searcher.all_stored_fields()]
+            return [f["doc"] for f in self.reader.all_stored_fields()]
         except Exception as e:
             raise EngineCorrupt(f"索引已损坏：{type(e).__name__}") from None
