@@ -167,7 +167,7 @@ def update(gen: Path, docs: list[dict], delete_ids: list[str], vocab: bytes, bef
         raise
     finally:
         ix.close()
-    for p in gen.glob("vocab-*.tsv"):  # keep the live one and the one before it
+    for p in gen.glob("vocab-*"):  # keep the live one and the one before it
         try:
             if int(p.stem.split("-")[1]) < writer.generation - 1:
                 p.unlink()

@@ -27,7 +27,7 @@ from pathlib import Path
 from .errors import IndexBusy, IndexUnavailable, QabaseError, rel
 
 SCHEMA_VERSION = 3  # 2: file table outside the manifest, state digest; 3: table in marshal
-ANALYSIS_VERSION = 2  # 2: numbered lists kept in answer text
+ANALYSIS_VERSION = 3  # 2: numbered lists kept in answer text; 3: vocabulary saved with marshal
 CURRENT = "CURRENT"
 LOCK = "build.lock"
 MANIFEST = "manifest.json"
@@ -281,13 +281,12 @@ def is_fresh(kb, gen: Path, manifest: dict, scan) -> bool:
 
 
 ENGINES = ("whoosh", "tantivy")
-VOCAB = "vocab.tsv"  # older layout; now one vocabulary per engine commit, see vocab_path
 
 
 def vocab_path(gen: Path, egen: int) -> Path:
     """The query vocabulary that belongs to engine commit ``egen`` of a generation: written
     before that commit, so a reader always finds the vocabulary of exactly what it reads."""
-    return gen / f"vocab-{egen}.tsv"
+    return gen / f"vocab-{egen}.marshal"
 # Above this share of changed files a full rebuild is as cheap as updating in place.
 INCREMENTAL_MAX_SHARE = 0.2
 

@@ -51,22 +51,37 @@ class Homophones:
     """Finds dictionary terms that sound like a span of the query."""
 
     def __init__(self, data: bytes):
-        self.readings: dict[str, list[str]] = {}
         self.by_key: dict[str, list[str]] = {}
         self.lengths: set[int] = set()
-        for line in data.decode("utf-8").split("\n"):
-            if not line:
-                continue
-            if line.startswith("#term\t"):
-                _, term, key = line.split("\t")
-                self.by_key.setdefault(key, []).append(term)
-                self.lengths.add(len(term))
-            else:
-                ch, _, rs = line.partition("\t")
-                self.readings[ch] = rs.split(",")
+        text = data.decode("utf-8")
+        # The legal terms come first and are few; the 21,000 character lines after them are
+        # looked up one character at a time (a query needs a few dozen), not parsed whole.
+        pos = 0
+        while text.startswith("#term\t", pos):
+            end = text.find("\n", pos)
+            end = len(text) if end < 0 else end
+            _, term, key = text[pos:end].split("\t")
+            self.by_key.setdefault(key, []).append(term)
+            self.lengths.add(len(term))
+            pos = end + 1
+        self._chars = "\n" + text[pos:]
+        self._readings: dict[str, list[str] | None] = {}
+
+    def readings(self, ch: str) -> list[str] | None:
+        if ch in self._readings:
+            return self._readings[ch]
+        found = None
+        if ch not in "\t\n":
+            i = self._chars.find(f"\n{ch}\t")
+            if i >= 0:
+                start = i + len(ch) + 2
+                end = self._chars.find("\n", start)
+                found = self._chars[start:end if end >= 0 else None].split(",")
+        self._readings[ch] = found
+        return found
 
     def keys(self, span: str):
-        options = [self.readings.get(c) for c in span]
+        options = [self.readings(c) for c in span]
         if any(o is None for o in options):
             return
         for combo in itertools.islice(itertools.product(*options), MAX_READINGS):

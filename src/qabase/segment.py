@@ -116,7 +116,7 @@ class DagCutter:
     Scores are computed with exactly jieba's float operations, ties go to the longer word as
     in jieba's ``max`` over (score, end), so the cuts are identical."""
 
-    def __init__(self, known: dict[str, int], total: int):
+    def __init__(self, known: dict[str, int], total: int, table: dict | None = None):
         import math
 
         self.total = total
@@ -124,7 +124,8 @@ class DagCutter:
         log = math.log
         # One lookup per DAG step: log(freq) - log(total) for a word (jieba's exact float
         # operations), None for a proper prefix of one, absent otherwise.
-        self.table: dict[str, float | None] = {w: (log(f) - logtotal if f else None) for w, f in known.items()}
+        self.table: dict[str, float | None] = (
+            table if table is not None else {w: (log(f) - logtotal if f else None) for w, f in known.items()})
 
     def _cut_block(self, s: str):
         n = len(s)
@@ -204,18 +205,24 @@ def _kept(word: str, start: int, end: int):
 
 class VocabSegmenter:
     """jieba's segmentation (DagCutter) over a small vocabulary saved with the index. The
-    search path uses it so that a cold ``qabase search`` never imports jieba."""
+    search path uses it so that a cold ``qabase search`` never imports jieba.
 
-    def __init__(self, freq: dict[str, int], total: int):
-        self.freq = dict(freq)
+    Saved with marshal, DAG table included: every cold search loads it, and parsing text and
+    taking logarithms of tens of thousands of words would cost more than the search."""
+
+    FORMAT = 2
+
+    def __init__(self, freq: dict[str, int], total: int, table: dict | None = None):
+        self.freq = dict(freq) if table is None else freq
         self.total = total
         self.source = None  # (generation, engine commit) the vocabulary was read from
         known: dict[str, int] = {}
-        for w in self.freq:
-            for i in range(1, len(w)):
-                known.setdefault(w[:i], 0)
-        known.update(self.freq)
-        self.cutter = DagCutter(known, total)
+        if table is None:
+            for w in self.freq:
+                for i in range(1, len(w)):
+                    known.setdefault(w[:i], 0)
+            known.update(self.freq)
+        self.cutter = DagCutter(known, total, table)
 
     @classmethod
     def load(cls, path) -> "VocabSegmenter":
@@ -224,19 +231,23 @@ class VocabSegmenter:
 
     @classmethod
     def parse(cls, data: bytes) -> "VocabSegmenter":
-        lines = data.decode("utf-8").split("\n")
-        total = int(lines[0].split("\t")[1])
-        freq = {}
-        for line in lines[1:]:
-            w, _, n = line.rpartition("\t")
-            if w:
-                freq[w] = int(n)
-        return cls(freq, total)
+        import marshal
+
+        try:
+            fmt, total, freq, table = marshal.loads(data)
+        except (EOFError, ValueError, TypeError) as e:
+            raise ValueError(f"词表无法读取：{e}") from None
+        if fmt != cls.FORMAT or not isinstance(freq, dict) or not isinstance(table, dict):
+            raise ValueError("词表格式不符")
+        return cls(freq, total, table)
 
     @staticmethod
     def dump(freq: dict[str, int], total: int) -> bytes:
-        lines = [f"#total\t{total}"] + [f"{w}\t{n}" for w, n in sorted(freq.items()) if "\t" not in w and "\n" not in w]
-        return ("\n".join(lines) + "\n").encode("utf-8")
+        import marshal
+
+        freq = {w: n for w, n in freq.items() if "\t" not in w and "\n" not in w}
+        table = VocabSegmenter(freq, total).cutter.table
+        return marshal.dumps((VocabSegmenter.FORMAT, total, freq, table), 4)
 
     def spans(self, text: str):
         return self.cutter.spans(normalise(text))
