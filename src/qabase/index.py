@@ -540,7 +540,7 @@ def refresh_state(kb, gen: Path, manifest: dict, scan, location: Location | None
                 if name in files:
                     files[name][0], files[name][1] = size, mtime
             return _write_manifest(gen, manifest, files)
-    except (IndexBusy, IndexCorrupt, OSError):
+    except (QabaseError, OSError):  # busy, unreadable table, read-only index: next time
         return None
 
 
