@@ -216,7 +216,16 @@ class KnowledgeBase:
                 why = "索引的结构、分词配置或检索引擎有变化，已重建"
                 gen, manifest = self._rebuild(progress)
             else:
-                scan = scan_entry_files(self.kb)
+                # Listing and stat-ing every entry file is most of a cold search at tens of
+                # thousands of entries, and mostly waiting on the kernel: open the index
+                # meanwhile. The opened reader is kept only if nothing changed.
+                pending = _in_background(lambda: scan_entry_files(self.kb))
+                if self._live is None:
+                    try:
+                        self._open_live(gen, manifest, None)
+                    except Exception:  # noqa: BLE001 - opened (and reported) properly below
+                        self._drop_live()
+                scan = pending()
                 try:
                     changed, deleted, touched = ix_mod.changed_files(self.kb, gen, manifest, scan)
                 except ix_mod.IndexCorrupt as e:
@@ -486,6 +495,29 @@ def open_kb(root: Path | str | None = None, index_dir: Path | str | None = None,
 def search(query: str, root: Path | str | None = None, **kwargs) -> SearchResult:
     """One-shot search: ``qabase.search("终本案件怎么恢复执行")``."""
     return open_kb(root).search(query, **kwargs)
+
+
+def _in_background(fn):
+    """Run ``fn`` in a thread; the returned callable waits for its result (or exception)."""
+    import threading
+
+    box: dict = {}
+
+    def run():
+        try:
+            box["value"] = fn()
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = e
+
+    t = threading.Thread(target=run, name="qabase-scan", daemon=True)
+    t.start()
+
+    def result():
+        t.join()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+    return result
 
 
 def load_entries(root: Path | str | None = None):
