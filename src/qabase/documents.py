@@ -2,6 +2,8 @@
 citation keys and the stored fields a hit needs. Every engine indexes exactly this."""
 from __future__ import annotations
 
+from contextlib import closing
+
 from .errors import rel
 
 TEXT_FIELDS = ("question", "aliases", "tags", "answer")
@@ -39,43 +41,56 @@ def analyse_entry(e, segmenter, catalogue, root) -> dict:
     }
 
 
-def _init_worker(segmenter, catalogue, root):
-    _worker.update(segmenter=segmenter, catalogue=catalogue, root=root)
-
-
-def _analyse_in_worker(e):
-    return analyse_entry(e, _worker["segmenter"], _worker["catalogue"], _worker["root"])
-
-
 PARALLEL_FROM = 400
 
 
-def analyse_entries(entries, segmenter, catalogue, root, progress=None, phase="分析文本") -> list[dict]:
-    """Analyse every entry; large knowledge bases use every core (jieba is pure Python)."""
+def _procs(n_items: int) -> int:
     import os
 
-    total = len(entries)
-    procs = min(os.cpu_count() or 1, 4)
-    if total >= PARALLEL_FROM and procs > 1:
-        import multiprocessing as mp
+    return min(os.cpu_count() or 1, 4) if n_items >= PARALLEL_FROM else 1
 
-        segmenter.cutter  # initialise once in the parent; forked workers inherit it
-        try:
-            ctx = mp.get_context("fork")
-        except ValueError:
-            ctx = mp.get_context()
-        out = []
-        with ctx.Pool(procs, initializer=_init_worker, initargs=(segmenter, catalogue, root)) as pool:
-            for i, doc in enumerate(pool.imap(_analyse_in_worker, entries, chunksize=64), 1):
-                out.append(doc)
-                if progress and (i % 100 == 0 or i == total):
-                    progress(phase, i, total)
-        return out
-    out = []
-    for i, e in enumerate(entries, 1):
-        out.append(analyse_entry(e, segmenter, catalogue, root))
-        if progress and (i % 25 == 0 or i == total):
-            progress(phase, i, total)
+
+def _in_worker(item):
+    return _worker["fn"](item, **_worker["args"])
+
+
+def _each(fn, items, args: dict):
+    """``fn(item, **args)`` for every item, in order; large batches on every core (jieba's
+    algorithm and YAML parsing are pure Python), in forked workers that share ``args``."""
+    procs = _procs(len(items))
+    if procs == 1:
+        for item in items:
+            yield fn(item, **args)
+        return
+    import multiprocessing as mp
+
+    args["segmenter"].cutter  # load jieba's dictionary once in the parent; forked workers share it
+    try:
+        ctx = mp.get_context("fork")
+    except ValueError:
+        ctx = mp.get_context()
+    pool = ctx.Pool(procs, initializer=_worker.update, initargs=({"fn": fn, "args": args},))
+    try:
+        yield from pool.imap(_in_worker, items, chunksize=64)
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def _every(n_items: int) -> int:
+    """How often progress is reported: kill tests stop builds at "分析文本:25"."""
+    return 100 if _procs(n_items) > 1 else 25
+
+
+def analyse_entries(entries, segmenter, catalogue, root, progress=None, phase="分析文本") -> list[dict]:
+    """Analyse every entry; large knowledge bases use every core."""
+    total, every, out = len(entries), _every(len(entries)), []
+    args = dict(segmenter=segmenter, catalogue=catalogue, root=root)
+    with closing(_each(analyse_entry, entries, args)) as results:  # workers stop with us
+        for i, doc in enumerate(results, 1):
+            out.append(doc)
+            if progress and (i % every == 0 or i == total):
+                progress(phase, i, total)
     return out
 
 
@@ -88,14 +103,6 @@ def _load_one(path, kb, segmenter, catalogue):
     return entry.id, entry.field_lines.get("id", 2), problems, analyse_entry(entry, segmenter, catalogue, kb.root)
 
 
-def _load_in_worker(path):
-    return _load_one(path, _worker["kb"], _worker["segmenter"], _worker["catalogue"])
-
-
-def _init_load_worker(kb, segmenter, catalogue):
-    _worker.update(kb=kb, segmenter=segmenter, catalogue=catalogue)
-
-
 def load_and_analyse(kb, paths, segmenter, catalogue, progress=None, phase="分析文本"):
     """Read and analyse every entry file in one pass (what a full build needs), on every core
     for large knowledge bases: reading YAML front matter is a tenth of the work.
@@ -104,28 +111,11 @@ def load_and_analyse(kb, paths, segmenter, catalogue, progress=None, phase="分�
     their first error, and of two files with one id the first in order wins.
     Returns (documents, {file: id}, skipped problems).
     """
-    import os
-
     from .errors import ERROR, Problem
 
-    total = len(paths)
-    procs = min(os.cpu_count() or 1, 4)
-    if total >= PARALLEL_FROM and procs > 1:
-        import multiprocessing as mp
-
-        segmenter.cutter  # load jieba's dictionary once in the parent; forked workers share it
-        try:
-            ctx = mp.get_context("fork")
-        except ValueError:
-            ctx = mp.get_context()
-        pool = ctx.Pool(procs, initializer=_init_load_worker, initargs=(kb, segmenter, catalogue))
-        results = pool.imap(_load_in_worker, paths, chunksize=64)
-    else:
-        pool = None
-        results = (_load_one(p, kb, segmenter, catalogue) for p in paths)
-    every = 100 if pool is not None else 25
+    total, every = len(paths), _every(len(paths))
     docs, ids, skipped, seen = [], {}, [], {}
-    try:
+    with closing(_each(_load_one, paths, dict(kb=kb, segmenter=segmenter, catalogue=catalogue))) as results:
         for i, (path, (eid, id_line, found, doc)) in enumerate(zip(paths, results), 1):
             name = rel(path, kb.root)
             if doc is not None and eid in seen:
@@ -139,8 +129,4 @@ def load_and_analyse(kb, paths, segmenter, catalogue, progress=None, phase="分�
                 docs.append(doc)
             if progress and (i % every == 0 or i == total):
                 progress(phase, i, total)
-    finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
     return docs, ids, skipped

@@ -24,7 +24,7 @@ POSTINGS_CACHE = 20_000  # posting lists kept per open reader (common words recu
 
 def _postings(seg, field: str, text: str) -> tuple[list[int], list[float]]:
     """Document numbers and weights (term frequencies) of one term in one segment, deleted
-    documents included (callers skip them). Whoosh's block reader hands over a whole block
+    documents included. Whoosh's block reader hands over a whole block
     at a time; other matchers (inlined short lists, future codecs) go posting by posting."""
     from whoosh.matching.mcore import ListMatcher
     from whoosh.matching.wrappers import FilterMatcher
@@ -238,7 +238,7 @@ class Reader:
 
     def search(self, plan, filters, limit: int) -> tuple[int, list[tuple[float, dict]]]:
         """BM25F over the terms of ``plan`` in every field, exactly as Whoosh's own searcher
-        scores an Or of boosted Terms (tests/test_search.py compares the two), but summed
+        scores an Or of boosted Terms (tests/test_whoosh_scoring.py compares the two), but summed
         over whole posting blocks: Whoosh's matcher tree spends most of a query in Python
         calls per posting, which at 5,000 entries made a query take a quarter of a second."""
         rd = self.reader
@@ -249,7 +249,7 @@ class Reader:
             for f, b in FIELD_BOOSTS.items():
                 # Whoosh's doc_frequency, from the cached posting lists (deleted documents
                 # count until a merge drops them, as there).
-                df = sum(len(self._postings(n, seg, f, t.text)[0]) for n, (seg, _) in leaves)
+                df = sum(self._postings(n, seg, f, t.text)[2] for n, (seg, _) in leaves)
                 # Absent terms cost a lookup each; a word in most answers ("执行", "法院")
                 # ranks little and costs the most. Both are left out of the answer field.
                 if not df or (f == "answer" and df > common):
@@ -285,25 +285,21 @@ class Reader:
         scores: dict[int, float] = {}
         get = scores.get
         for n, (seg, base) in enumerate(rd.leaf_readers()):
-            deleted = seg.deleted_docs_set if seg.has_deletions() else ()
             for f, text, boost, df in subs:
-                ids, weights = self._postings(n, seg, f, text)
+                ids, weights, _ = self._postings(n, seg, f, text)
                 if not ids:
                     continue
                 if f == "cites":  # not scorable: Whoosh scores the bare weight
                     for d, w in zip(ids, weights):
-                        if d not in deleted:
-                            d += base
-                            scores[d] = get(d, 0.0) + w * boost
+                        d += base
+                        scores[d] = get(d, 0.0) + w * boost
                     continue
                 # Whoosh's idf and average field length (WeightingModel.idf,
                 # Searcher.avg_field_length), over every segment, deleted documents included.
                 idf = log(doc_count / (df + 1)) + 1
                 avgfl = rd.field_length(f) / (doc_count or 1) or 1
-                lengths = self._lengths(seg, f)
+                lengths = self._lengths(n, seg, f)
                 for d, tf in zip(ids, weights):
-                    if d in deleted:
-                        continue
                     fl = length_of_byte[lengths[d]]
                     # Same expression as whoosh.scoring.bm25, then the Term's boost.
                     s = idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl))) * boost
@@ -312,18 +308,26 @@ class Reader:
         return scores
 
     def _postings(self, n: int, seg, field: str, text: str):
+        """(live document numbers, their weights, doc frequency) of a term in segment ``n``;
+        the doc frequency counts deleted documents too, as Whoosh's does until a merge."""
         key = (n, field, text)
         got = self._postings_cache.get(key)
         if got is None:
-            got = _postings(seg, field, text) if (field, text) in seg else ((), ())
+            ids, weights = _postings(seg, field, text) if (field, text) in seg else ((), ())
+            df = len(ids)
+            if df and seg.has_deletions():
+                deleted = seg.deleted_docs_set
+                live = [(d, w) for d, w in zip(ids, weights) if d not in deleted]
+                ids, weights = [d for d, _ in live], [w for _, w in live]
+            got = (ids, weights, df)
             if len(self._postings_cache) >= POSTINGS_CACHE:
                 self._postings_cache.clear()
             self._postings_cache[key] = got
         return got
 
-    def _lengths(self, seg, field):
-        """Length bytes of ``field`` for every document of a segment, read once per reader."""
-        key = (id(seg), field)
+    def _lengths(self, n: int, seg, field: str):
+        """Length bytes of ``field`` for every document of segment ``n``, read once per reader."""
+        key = (n, field)
         got = self._length_cache.get(key)
         if got is None:
             got = self._length_cache[key] = _length_bytes(seg, field)
@@ -335,8 +339,7 @@ class Reader:
         if got is None:
             got = set()
             for n, (seg, base) in enumerate(self.reader.leaf_readers()):
-                deleted = seg.deleted_docs_set if seg.has_deletions() else ()
-                got.update(d + base for d in self._postings(n, seg, field, value)[0] if d not in deleted)
+                got.update(d + base for d in self._postings(n, seg, field, value)[0])
             self._filter_cache[key] = got
         return got
 

@@ -200,38 +200,18 @@ def why_unusable(base: Path, gen: Path | None) -> str:
     return f"索引指针 {CURRENT} 的内容无效，已从条目重建"
 
 
-_manifest_cache: dict = {}
-
-
 def read_manifest(gen: Path) -> dict | None:
-    """The generation's manifest; parsed once per version of the file (it lists every entry
-    file, so at tens of thousands of entries parsing it on every search would dominate)."""
-    path = gen / MANIFEST
+    """The generation's manifest (a few hundred bytes: the per-file table is apart)."""
     try:
-        st = path.stat()
-        key = (str(path), st.st_mtime_ns, st.st_size, st.st_ino)
-        if key in _manifest_cache:
-            return _manifest_cache[key]
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads((gen / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict):
-        return None
-    _manifest_cache.clear()
-    _manifest_cache[key] = data
-    return data
+    return data if isinstance(data, dict) else None
 
 
-def file_state(scan: list[tuple[str, int, int]]) -> dict[str, list]:
-    """Cheap part of the freshness check: size and mtime of every entry file."""
-    return {name: [size, mtime] for name, size, mtime in scan}
-
-
-def state_digest(state) -> str:
-    """One hash over every entry file's path, size and mtime (``state`` maps path to
-    [size, mtime, ...], or is a scan's list of (path, size, mtime)), kept in the manifest:
-    while it matches, a search never reads the per-file table (MBs at 50,000 entries)."""
-    rows = state if isinstance(state, list) else [(n, r[0], r[1]) for n, r in state.items()]
+def state_digest(rows) -> str:
+    """One hash over every entry file's (path, size, mtime), kept in the manifest: while it
+    matches, a search never reads the per-file table (MBs at 50,000 entries)."""
     text = "".join(sorted(f"{n}\0{size}\0{mtime}\n" for n, size, mtime in rows))
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
@@ -402,8 +382,7 @@ def _write_manifest(gen: Path, manifest: dict, files: dict) -> dict:
     atomic_write(gen / table, raw)
     previous = read_manifest(gen)
     manifest = dict(manifest, files_table=table, file_count=len(files),
-                    state_digest=state_digest(files))
-    manifest.pop("files", None)
+                    state_digest=state_digest((n, r[0], r[1]) for n, r in files.items()))
     atomic_write(gen / MANIFEST, json.dumps(manifest, ensure_ascii=False).encode("utf-8"))
     keep = {table, (previous or {}).get("files_table")}
     for p in gen.glob("files-*"):
@@ -509,10 +488,9 @@ def changed_files(kb, gen: Path, manifest: dict, scan) -> tuple[list[str], list[
     to the manifest. Raises IndexCorrupt when the file table it needs is unreadable."""
     if manifest.get("state_digest") == state_digest(scan):
         return [], [], False
-    state = file_state(scan)
     known = manifest_files(gen, manifest)
     changed = []
-    for name, (size, mtime) in state.items():
+    for name, size, mtime in scan:
         k = known.get(name)
         if k and k[0] == size and k[1] == mtime:
             continue
@@ -523,7 +501,8 @@ def changed_files(kb, gen: Path, manifest: dict, scan) -> tuple[list[str], list[
             except OSError:
                 pass
         changed.append(name)
-    deleted = [n for n in known if n not in state]
+    present = {name for name, _, _ in scan}
+    deleted = [n for n in known if n not in present]
     return changed, deleted, not changed and not deleted
 
 

@@ -66,7 +66,7 @@ class Segmenter:
         full build's time."""
         if self._cutter is None:
             tk = self.tokenizer
-            self._cutter = DagCutter(tk.FREQ, tk.total)
+            self._cutter = DagCutter.from_freq(tk.FREQ, tk.total)
         return self._cutter
 
     def spans(self, text: str):
@@ -110,22 +110,27 @@ _MISSING = object()
 class DagCutter:
     """jieba's dictionary segmentation: a DAG of the dictionary words at each position, the
     most probable route through it (no HMM), then search mode's two- and three-character
-    dictionary words inside longer words. ``known`` maps every dictionary word to its
-    frequency and every proper prefix of one to 0, as jieba's ``FREQ`` does.
+    dictionary words inside longer words. Built from a mapping like jieba's ``FREQ`` (every
+    dictionary word to its frequency, every proper prefix of one to 0) by ``from_freq``.
 
     Scores are computed with exactly jieba's float operations, ties go to the longer word as
     in jieba's ``max`` over (score, end), so the cuts are identical."""
 
-    def __init__(self, known: dict[str, int], total: int, table: dict | None = None):
+    def __init__(self, table: dict[str, float | None], total: int):
         import math
 
-        self.total = total
-        self.logtotal = logtotal = math.log(total)
-        log = math.log
         # One lookup per DAG step: log(freq) - log(total) for a word (jieba's exact float
         # operations), None for a proper prefix of one, absent otherwise.
-        self.table: dict[str, float | None] = (
-            table if table is not None else {w: (log(f) - logtotal if f else None) for w, f in known.items()})
+        self.table = table
+        self.total = total
+        self.logtotal = math.log(total)
+
+    @classmethod
+    def from_freq(cls, known: dict[str, int], total: int) -> "DagCutter":
+        from math import log
+
+        logtotal = log(total)
+        return cls({w: (log(f) - logtotal if f else None) for w, f in known.items()}, total)
 
     def _cut_block(self, s: str):
         n = len(s)
@@ -181,6 +186,14 @@ class DagCutter:
 
     def spans(self, text: str):
         """(term, start, end) of already normalised text; whitespace and punctuation dropped."""
+        for word, start, end in self._search_mode(text):
+            word = word.strip()
+            if word and _WORDLIKE.search(word):
+                yield word, start, end
+
+    def _search_mode(self, text: str):
+        # jieba's tokenize(mode="search"): the dictionary's two- and three-character words
+        # inside a longer word, then the word itself.
         get = self.table.get
         start = 0
         for w in self._cut(text):
@@ -188,19 +201,13 @@ class DagCutter:
             if width > 2:
                 for i in range(width - 1):
                     if get(w[i:i + 2]) is not None:
-                        yield from _kept(w[i:i + 2], start + i, start + i + 2)
+                        yield w[i:i + 2], start + i, start + i + 2
             if width > 3:
                 for i in range(width - 2):
                     if get(w[i:i + 3]) is not None:
-                        yield from _kept(w[i:i + 3], start + i, start + i + 3)
-            yield from _kept(w, start, start + width)
+                        yield w[i:i + 3], start + i, start + i + 3
+            yield w, start, start + width
             start += width
-
-
-def _kept(word: str, start: int, end: int):
-    word = word.strip()
-    if word and _WORDLIKE.search(word):
-        yield word, start, end
 
 
 class VocabSegmenter:
@@ -212,17 +219,20 @@ class VocabSegmenter:
 
     FORMAT = 2
 
-    def __init__(self, freq: dict[str, int], total: int, table: dict | None = None):
-        self.freq = dict(freq) if table is None else freq
-        self.total = total
+    def __init__(self, freq: dict[str, int], cutter: DagCutter):
+        self.freq = freq
+        self.total = cutter.total
         self.source = None  # (generation, engine commit) the vocabulary was read from
+        self.cutter = cutter
+
+    @staticmethod
+    def _cutter(freq: dict[str, int], total: int) -> DagCutter:
         known: dict[str, int] = {}
-        if table is None:
-            for w in self.freq:
-                for i in range(1, len(w)):
-                    known.setdefault(w[:i], 0)
-            known.update(self.freq)
-        self.cutter = DagCutter(known, total, table)
+        for w in freq:
+            for i in range(1, len(w)):
+                known.setdefault(w[:i], 0)
+        known.update(freq)
+        return DagCutter.from_freq(known, total)
 
     @classmethod
     def load(cls, path) -> "VocabSegmenter":
@@ -239,14 +249,14 @@ class VocabSegmenter:
             raise ValueError(f"词表无法读取：{e}") from None
         if fmt != cls.FORMAT or not isinstance(freq, dict) or not isinstance(table, dict):
             raise ValueError("词表格式不符")
-        return cls(freq, total, table)
+        return cls(freq, DagCutter(table, total))
 
     @staticmethod
     def dump(freq: dict[str, int], total: int) -> bytes:
         import marshal
 
         freq = {w: n for w, n in freq.items() if "\t" not in w and "\n" not in w}
-        table = VocabSegmenter(freq, total).cutter.table
+        table = VocabSegmenter._cutter(freq, total).table
         return marshal.dumps((VocabSegmenter.FORMAT, total, freq, table), 4)
 
     def spans(self, text: str):
