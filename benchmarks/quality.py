@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from qabase import open_kb  # noqa: E402
-from qabase.evaluate import evaluate, load_golden, write_trec  # noqa: E402
-from qabase.render import to_text  # noqa: E402
+from qabase.search.evaluate import evaluate, load_golden, write_trec  # noqa: E402
+from qabase.content.render import to_text  # noqa: E402
 
 
 def corpus(kbase) -> dict[str, str]:

@@ -48,7 +48,7 @@ LEAD = ["交叉执行中，", "提级执行后，", "指令执行的案件，", 
 
 
 def clauses(statutes: Path) -> list[str]:
-    from qabase.laws import StatuteLibrary
+    from qabase.content.laws import StatuteLibrary
 
     out = []
     for st in StatuteLibrary(statutes).statutes:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from qabase.catalogue import load_catalogue  # noqa: E402
-from qabase.laws import StatuteLibrary  # noqa: E402
+from qabase.content.catalogue import load_catalogue  # noqa: E402
+from qabase.content.laws import StatuteLibrary  # noqa: E402
 
 
 def facts(statute) -> dict:

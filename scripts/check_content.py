@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 
 from qabase import open_kb
-from qabase.laws import StatuteLibrary
-from qabase.render import to_text
+from qabase.content.laws import StatuteLibrary
+from qabase.content.render import to_text
 
 _KEEP = re.compile(r"[\u4e00-\u9fff0-9a-zA-Z]")
 

@@ -67,7 +67,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     from qabase import open_kb
-    from qabase.importing import import_file
+    from qabase.authoring.importing import import_file
 
     folder = Path(args.folder)
     files = sorted(p for p in folder.glob("*.md") if p.name.lower() != "readme.md")

@@ -7,8 +7,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from qabase import open_kb
-from qabase.authoring import FIELD_ORDER, set_fields
-from qabase.entries import load_entry
+from qabase.authoring.workflow import FIELD_ORDER, set_fields
+from qabase.content.entries import load_entry
 
 from conftest import REPO, SAMPLE, entry_text, make_kb
 
@@ -152,7 +152,7 @@ def test_withdrawn_entries_are_not_duplicates(tmp_path):
 
 
 def test_shipped_knowledge_base_is_not_flooded():
-    from qabase import duplicates
+    from qabase.content import duplicates
 
     kb = open_kb(REPO)
     entries = kb.load_entries().entries
@@ -161,7 +161,7 @@ def test_shipped_knowledge_base_is_not_flooded():
 
 
 def test_similarity_measure():
-    from qabase.duplicates import similarity
+    from qabase.content.duplicates import similarity
 
     assert similarity("交叉执行案件怎么结案？", "交叉执行案件怎么结案") == 1.0
     assert similarity("Ｑ１：交叉执行", "q1 交叉执行") == 1.0  # NFKC folding, punctuation ignored

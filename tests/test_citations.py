@@ -1,7 +1,7 @@
 import pytest
 
-from qabase.citations import CitationSyntaxError, parse_citation
-from qabase.numerals import to_chinese, to_int
+from qabase.content.citations import CitationSyntaxError, parse_citation
+from qabase.content.numerals import to_chinese, to_int
 
 
 @pytest.mark.parametrize("text,n", [("十", 10), ("十一", 11), ("二十", 20), ("一百零五", 105), ("一百一十", 110),

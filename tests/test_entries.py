@@ -1,7 +1,7 @@
 """Parsing and every validation error of one entry, with file and line."""
 from pathlib import Path
 
-from qabase.check import check
+from qabase.authoring.check import check
 from qabase.errors import ERROR, WARNING
 
 from conftest import entry_text, make_kb

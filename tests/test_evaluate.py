@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qabase.cli import app
-from qabase.evaluate import GoldenFormatError, calibrate, load_golden, metrics, mrr, ndcg, recall
+from qabase.search.evaluate import GoldenFormatError, calibrate, load_golden, metrics, mrr, ndcg, recall
 
 runner = CliRunner()
 

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from qabase import open_kb
 from qabase.cli import app
-from qabase.export import export
+from qabase.authoring.export import export
 
 from conftest import SAMPLE, entry_text, make_kb
 

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qabase.cli import app
-from qabase.pinyin import Homophones, build_table, fuzzy
+from qabase.search.pinyin import Homophones, build_table, fuzzy
 
 from conftest import engine_fixture
 

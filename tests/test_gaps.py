@@ -7,7 +7,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from qabase import gaps, open_kb
+from qabase import open_kb
+from qabase.search import gaps
 from qabase.cli import app
 
 from conftest import REPO, make_kb

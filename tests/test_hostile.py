@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qabase import open_kb
-from qabase.entries import load_entry
+from qabase.content.entries import load_entry
 from qabase.errors import BadId, EntryNotFound, ERROR
 
 from conftest import entry_text, make_kb
@@ -136,7 +136,7 @@ def test_arbitrary_front_matter_and_body(kb, head, body):
             entry, problems = load_entry(path, kb.kb)
         _check_problems(problems, entry)
         if entry is not None:
-            from qabase.render import to_html, to_text
+            from qabase.content.render import to_html, to_text
 
             with bounded(30):
                 to_text(entry.answer), to_html(entry.answer)
@@ -187,7 +187,7 @@ def test_bombs_are_rejected_with_a_clear_message(kb, case):
 def test_pathological_markdown_is_bounded(kb):
     """Python-Markdown is quadratic on some inputs and recurses on others; an answer like that
     is shown as plain text instead of hanging the build, the page or the terminal."""
-    from qabase.render import to_html, to_text
+    from qabase.content.render import to_html, to_text
 
     for body in ("[" * 200_000, "![" * 100_000, "1. " * 30_000, "+ " * 5000, "a\n-\n" * 50_000,
                  "> " * 100_000, "*" * 200_000 + "a", "<" * 200_000, "`" * 200_000):

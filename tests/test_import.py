@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 from qabase import open_kb
 from qabase.cli import app
-from qabase.entries import load_entry
-from qabase.importing import ImportFailed, import_file, parse_fadawang, person
+from qabase.content.entries import load_entry
+from qabase.authoring.importing import ImportFailed, import_file, parse_fadawang, person
 
 from conftest import SAMPLE
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from qabase import open_kb
-from qabase.render import to_text
-from qabase.segment import VocabSegmenter, normalise
+from qabase.content.render import to_text
+from qabase.search.segment import VocabSegmenter, normalise
 
 REPO = Path(__file__).resolve().parent.parent
 

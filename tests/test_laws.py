@@ -8,10 +8,10 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from qabase.catalogue import UNVERIFIABLE, verify
-from qabase.citations import parse_citation
+from qabase.content.catalogue import UNVERIFIABLE, verify
+from qabase.content.citations import parse_citation
 from qabase.cli import app
-from qabase.laws import BadReference, NoSuchArticle, StatuteLibrary, UnknownInstrument, parse_statute, resolve_reference
+from qabase.content.laws import BadReference, NoSuchArticle, StatuteLibrary, UnknownInstrument, parse_statute, resolve_reference
 
 from conftest import entry_text, make_kb
 

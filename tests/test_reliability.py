@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from qabase import index as ix_mod
+from qabase.search import index as ix_mod
 from qabase import open_kb
 from qabase.cli import app
-from qabase.retrieve import Filters, run
+from qabase.search.retrieve import Filters, run
 
 from conftest import entry_text, make_kb
 
@@ -153,7 +153,7 @@ def _shared_tables(monkeypatch):
 
     monkeypatch.setattr(api.KnowledgeBase, "segmenter", property(shared))
     # Likewise the citation catalogue: every knowledge base here has the shipped one.
-    from qabase import catalogue
+    from qabase.content import catalogue
 
     real_load = catalogue.load_catalogue
 
@@ -167,7 +167,8 @@ def _shared_tables(monkeypatch):
     # And the two tables each generation carries (vocabulary, homophones): parsed once per
     # distinct content. Both are pure functions of the bytes read from disk, so a damaged
     # file is still parsed (and fails) as itself.
-    from qabase import pinyin, segment
+    from qabase.search import pinyin
+    from qabase.search import segment
 
     real_homophones, real_parse = pinyin.Homophones, segment.VocabSegmenter.parse.__func__
 
@@ -1081,7 +1082,7 @@ def _quiet(stderr: bytes) -> bool:
 SRC = Path(__file__).resolve().parent.parent / "src" / "qabase"
 # (module, function) pairs allowed to write directly, and why.
 DIRECT_WRITES_ALLOWED = {
-    ("index.py", "atomic_write"): "the temporary file itself",
+    ("storage.py", "atomic_write"): "the temporary file itself",
     ("index.py", "_writable"): "an empty probe file, removed at once",
     ("index.py", "acquire"): "the lock file: opened, never written",
     ("gaps.py", "record_if_gap"): "an append-only log of one O_APPEND write per line; the reader skips a torn last line",
@@ -1141,9 +1142,9 @@ def test_every_write_goes_through_atomic_write():
     allowed only where listed, each with its reason."""
     offending = [f"{m}:{line} in {fn}(): {what}" for m, fn, line, what in _direct_writes()
                  if (m, fn) not in DIRECT_WRITES_ALLOWED]
-    assert not offending, "write through qabase.index.atomic_write instead:\n" + "\n".join(offending)
+    assert not offending, "write through qabase.search.storage.atomic_write instead:\n" + "\n".join(offending)
     # The scan itself finds what it is looking for.
-    assert ("index.py", "atomic_write") in {(m, fn) for m, fn, _, _ in _direct_writes()}
+    assert ("storage.py", "atomic_write") in {(m, fn) for m, fn, _, _ in _direct_writes()}
 
 
 def test_paths_are_handled_with_pathlib_only():

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from qabase import index as ix_mod
+from qabase.search import index as ix_mod
 
 from conftest import engine_fixture, entry_text, make_kb
 
@@ -68,7 +68,7 @@ def test_snippet_runs_mark_matches(kbase):
 
 
 def test_snippet_function_window():
-    from qabase.retrieve import snippet
+    from qabase.search.retrieve import snippet
 
     text = "甲" * 300 + "终本案件" + "乙" * 300
     runs = snippet(text, ["终本"], width=60)
@@ -134,7 +134,7 @@ def test_interrupted_build_leaves_old_index_usable(kbroot, kbase, monkeypatch, e
     assert gens == [gen_before], "the half-built generation is removed"
     # The old generation still answers, exactly as before.
     reader = ix_mod.open_generation(gen_before, engine)
-    from qabase.retrieve import Filters, run
+    from qabase.search.retrieve import Filters, run
 
     total, hits = run(reader, kbase.analyzer.analyse("拒执"), Filters(), 10)
     reader.close()

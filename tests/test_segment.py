@@ -11,7 +11,7 @@ def test_user_dictionary_keeps_legal_terms_whole(kbase):
 
 
 def test_without_user_dictionary_terms_split(kbase):
-    from qabase.segment import Segmenter
+    from qabase.search.segment import Segmenter
 
     plain = Segmenter([]).terms("交叉执行和执转破")
     assert "执转破" not in plain
@@ -56,7 +56,7 @@ def test_citation_in_query_recognised(kbase):
 def test_pretokenized_analyzer_is_picklable_and_plain():
     import pickle
 
-    from qabase.analysis import pretokenized
+    from qabase.search.engines.whoosh_analysis import pretokenized
 
     ana = pickle.loads(pickle.dumps(pretokenized()))
     assert [t.text for t in ana("终结本次执行程序 终结 执行")] == ["终结本次执行程序", "终结", "执行"]

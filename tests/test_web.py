@@ -403,7 +403,7 @@ def test_entry_page_shows_cited_article_texts(kbase, tmp_path):
 
 # -- gaps log --------------------------------------------------------------------------------
 def test_weak_searches_go_to_the_gaps_log(kbase, client, monkeypatch):
-    from qabase import gaps
+    from qabase.search import gaps
 
     client.get("/search", params={"q": "宇宙飞船"})
     client.get("/api/search", params={"q": "月球基地"})
@@ -416,9 +416,9 @@ def test_weak_searches_go_to_the_gaps_log(kbase, client, monkeypatch):
 
 def test_gaps_hook_is_optional_and_never_breaks_a_search(client, monkeypatch):
     calls = []
-    fake = types.ModuleType("qabase.gaps")
+    fake = types.ModuleType("qabase.search.gaps")
     fake.record_if_gap = lambda kb, result: calls.append((kb, result.query))
-    monkeypatch.setitem(sys.modules, "qabase.gaps", fake)
+    monkeypatch.setitem(sys.modules, "qabase.search.gaps", fake)
     assert client.get("/search", params={"q": "终本"}).status_code == 200
     assert calls and calls[0][1] == "终本"
 
@@ -429,7 +429,7 @@ def test_gaps_hook_is_optional_and_never_breaks_a_search(client, monkeypatch):
     assert client.get("/search", params={"q": "终本"}).status_code == 200
     assert client.get("/api/search", params={"q": "终本"}).status_code == 200
 
-    monkeypatch.setitem(sys.modules, "qabase.gaps", None)  # as if gaps.py were not installed
+    monkeypatch.setitem(sys.modules, "qabase.search.gaps", None)  # as if gaps.py were not installed
     assert result_ids(client.get("/search", params={"q": "老赖拒执"}).text)[0] == "pl-001"
 
 

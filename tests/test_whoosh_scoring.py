@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from qabase import open_kb
-from qabase.engine_whoosh import COMMON_SHARE, FIELD_BOOSTS, CITATION_BOOST
-from qabase.retrieve import Filters
+from qabase.search.engines.whoosh import COMMON_SHARE, FIELD_BOOSTS, CITATION_BOOST
+from qabase.search.retrieve import Filters
 
 REPO = Path(__file__).resolve().parent.parent
 

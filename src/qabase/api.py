@@ -10,10 +10,10 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import index as ix_mod
+from .search import index as ix_mod
 from .errors import BadId, EntryNotFound, IndexBusy, IndexUnavailable, Problem, QabaseError
 from .kb import KB, load_kb
-from .retrieve import Filters, Hit
+from .search.retrieve import Filters, Hit
 
 SCHEMA_VERSION = 1
 MAX_QUERY_INPUT = 10_000
@@ -117,7 +117,7 @@ class KnowledgeBase:
     def catalogue(self):
         """kb/instruments.yaml, read on first use (most searches never need it)."""
         if self._catalogue is None:
-            from .catalogue import load_catalogue
+            from .content.catalogue import load_catalogue
 
             self._catalogue = load_catalogue(self.kb.kb_dir / "instruments.yaml")
         return self._catalogue
@@ -129,7 +129,7 @@ class KnowledgeBase:
     @property
     def segmenter(self):
         if self._segmenter is None:
-            from .segment import Segmenter
+            from .search.segment import Segmenter
 
             extra = [w for g in self.kb.synonyms for w in g if len(w) >= 2]
             extra += [t.name for t in self.kb.topics]
@@ -139,19 +139,19 @@ class KnowledgeBase:
     @property
     def analyzer(self):
         if self._analyzer is None:
-            from .segment import QueryAnalyzer
+            from .search.segment import QueryAnalyzer
 
             self._analyzer = QueryAnalyzer(self.segmenter, self.kb.synonyms, self.kb.stopwords, self.catalogue)
         return self._analyzer
 
     # -- entries -------------------------------------------------------------------------
     def load_entries(self):
-        from .entries import load_entries
+        from .content.entries import load_entries
 
         return load_entries(self.kb)
 
     def check(self):
-        from .check import check
+        from .authoring.check import check
 
         return check(self)
 
@@ -174,7 +174,7 @@ class KnowledgeBase:
 
     def index_status(self) -> tuple[Path | None, dict | None, bool]:
         """(live generation, its manifest, fresh?)"""
-        from .entries import scan_entry_files
+        from .content.entries import scan_entry_files
 
         gen = ix_mod.current_generation(self.location.path)
         manifest = ix_mod.read_manifest(gen) if gen else None
@@ -198,7 +198,7 @@ class KnowledgeBase:
         """
         import time
 
-        from .entries import scan_entry_files
+        from .content.entries import scan_entry_files
 
         live = self._live
         if live is not None and time.monotonic() - live["checked"] < self.freshness_interval:
@@ -282,7 +282,7 @@ class KnowledgeBase:
             try:
                 reader = ix_mod.open_generation(gen, manifest.get("engine", "whoosh"))
                 try:
-                    from .segment import VocabSegmenter
+                    from .search.segment import VocabSegmenter
 
                     segmenter = VocabSegmenter.parse(reader.vocab())
                     segmenter.source = (gen, reader.generation)
@@ -308,7 +308,7 @@ class KnowledgeBase:
     def _open_live(self, gen, manifest, why):
         import time
 
-        from .segment import QueryAnalyzer, VocabSegmenter
+        from .search.segment import QueryAnalyzer, VocabSegmenter
 
         live = self._live
         eng = ix_mod.engine_module(manifest.get("engine", "whoosh"))
@@ -327,7 +327,7 @@ class KnowledgeBase:
             reader.close()
             raise ix_mod.IndexCorrupt(f"索引 {gen} 缺少词表")
         def homophones():
-            from .pinyin import FILE, Homophones
+            from .search.pinyin import FILE, Homophones
 
             try:
                 return Homophones((gen / FILE).read_bytes())
@@ -353,7 +353,7 @@ class KnowledgeBase:
         :param topic: slug or Chinese name.
         :param all_status: include draft, review and withdrawn entries (default: published only).
         """
-        from . import retrieve as s
+        from .search import retrieve as s
 
         query = "" if query is None else str(query)
         truncated = len(query) > MAX_QUERY_INPUT
@@ -384,7 +384,7 @@ class KnowledgeBase:
 
     @staticmethod
     def _run(retrieve, reader, plan, filters, limit):
-        from . import index as ix
+        from .search import index as ix
 
         try:
             return retrieve.run(reader, plan, filters, limit)
@@ -407,7 +407,7 @@ class KnowledgeBase:
 
     def entry_dict(self, e, library=None) -> dict:
         """The whole entry as ``qabase show --json`` and the web API give it."""
-        from .laws import cited_articles
+        from .content.laws import cited_articles
 
         data = e.to_dict(self.root)
         t = self.kb.find_topic(e.topic)
@@ -459,7 +459,7 @@ class KnowledgeBase:
 
     def evaluate(self, path: Path | str | None = None, k: int = 10):
         """Score the golden questions (default ``kb/golden.tsv``); returns an evaluate.Report."""
-        from .evaluate import evaluate, load_golden
+        from .search.evaluate import evaluate, load_golden
 
         golden = load_golden(Path(path) if path else self.kb.kb_dir / "golden.tsv")
         run, top = self.run_queries(golden.queries, k)

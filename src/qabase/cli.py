@@ -154,14 +154,14 @@ def search(
                           all_status=all_status, progress=progress)
     progress.done()
     if not no_log:
-        from .gaps import record_if_gap
+        from .search.gaps import record_if_gap
 
         record_if_gap(kbase, result)
     if result.rebuilt and not as_json:
         _err(f"（{result.rebuilt}）")
     law_hits = None
     if laws:
-        from .laws import HOW_TO_ADD, search_articles
+        from .content.laws import HOW_TO_ADD, search_articles
 
         lib = _library(kbase)
         if lib is None:
@@ -218,8 +218,8 @@ def show(
 
     示例：qabase show fil-003
     """
-    from .laws import HOW_TO_ADD
-    from .render import to_text
+    from .content.laws import HOW_TO_ADD
+    from .content.render import to_text
 
     kbase = _open()
     e = kbase.get(entry_id)
@@ -356,7 +356,7 @@ def eval_(
     """
     from dataclasses import asdict
 
-    from .evaluate import GoldenFormatError
+    from .search.evaluate import GoldenFormatError
 
     kbase = _open()
     try:
@@ -397,7 +397,7 @@ def eval_(
 
 
 def _library(kbase):
-    from .laws import StatuteLibrary, statutes_dir
+    from .content.laws import StatuteLibrary, statutes_dir
 
     d = statutes_dir(kbase.kb, state.statutes)
     return StatuteLibrary(d) if d else None
@@ -415,7 +415,7 @@ def law(
     有法规原文目录时（--statutes、QABASE_STATUTES 或 kb/config.yaml 的 statutes）同时显示条文原文。
     示例：qabase law 民诉法 237；qabase law "异议复议规定第5条" --json；qabase law 终结本次执行程序 --search
     """
-    from .laws import HOW_TO_ADD, article_text, resolve_reference, search_articles
+    from .content.laws import HOW_TO_ADD, article_text, resolve_reference, search_articles
 
     reference = " ".join(reference)
     kbase = _open()
@@ -436,7 +436,7 @@ def law(
     r = resolve_reference(reference, kbase.catalogue)
     if lib is not None:
         r.text = article_text(lib, r.instrument, r.citation)
-    from .catalogue import citation_key
+    from .content.catalogue import citation_key
 
     key = citation_key(kbase.catalogue, r.citation)
     citing = [e for e in kbase.load_entries().entries
@@ -499,7 +499,7 @@ def new(
 
     示例：qabase new --topic 案件发现 --question "执行法院能否主动申请提级执行？" --edit
     """
-    from .authoring import new_entry
+    from .authoring.workflow import new_entry
 
     kbase = _open()
     made = new_entry(kbase, topic, question)
@@ -524,7 +524,7 @@ def new(
             _fail(f"无法启动编辑器 {editor}：{e.strerror or e}")
         if code != 0:
             _fail(f"编辑器 {editor} 退出码为 {code}；条目文件仍在：{made.path}")
-        from .entries import load_entry
+        from .content.entries import load_entry
 
         _, problems = load_entry(made.path, kbase.kb)
         for p in problems:
@@ -550,7 +550,7 @@ def import_(
     示例：qabase import 旧问答.csv --topic 程序衔接 --map 问题=question --map 解答=answer；
     qabase import --format fadawang 第三十七批.md --topic procedure-linkage
     """
-    from .importing import import_file
+    from .authoring.importing import import_file
 
     kbase = _open()
     r = import_file(kbase, file, fmt=fmt, topic=topic, mapping=mapping, status=status, encoding=encoding,
@@ -604,7 +604,7 @@ def publish(
     qabase check 有错误、待审条目缺审核人（reviewed_by）或法律依据时拒绝发布，不改动任何文件。
     示例：qabase publish --batch 2 --dry-run；qabase publish --batch 2
     """
-    from .authoring import publish as do_publish
+    from .authoring.workflow import publish as do_publish
 
     kbase = _open()
     plan = do_publish(kbase, batch, _parse_date(date), dry_run=dry_run)
@@ -636,7 +636,7 @@ def export(
 
     示例：qabase export --format html --batch 2 -o 第2批.html；qabase export --format json -o qabase.json
     """
-    from . import export as exp
+    from .authoring import export as exp
 
     if fmt.lower() not in exp.FORMATS:
         _fail(f"未知的导出格式：{fmt}（可用：{' | '.join(exp.FORMATS)}）", 2)
@@ -660,7 +660,7 @@ def gaps(
     只在本机记录查询文字和时间；search --no-log 或 QABASE_NO_LOG=1 不记录。
     示例：qabase gaps --limit 10；qabase gaps --json；qabase gaps --clear
     """
-    from . import gaps as g
+    from .search import gaps as g
 
     kbase = _open()
     path = g.log_path(kbase)

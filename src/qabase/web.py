@@ -33,10 +33,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .api import _ID_RE, SCHEMA_VERSION, KnowledgeBase, SearchResult
-from .entries import scan_entry_files
+from .content.entries import scan_entry_files
 from .errors import (BadId, EntryNotFound, IndexBusy, IndexUnavailable, QabaseError, UnknownTopic)
-from .render import to_html
-from .retrieve import snippet
+from .content.render import to_html
+from .search.retrieve import snippet
 
 log = logging.getLogger("qabase.web")
 
@@ -173,7 +173,7 @@ class WebKB:
 
 def _statute_library(kbase, explicit):
     try:
-        from .laws import StatuteLibrary, statutes_dir
+        from .content.laws import StatuteLibrary, statutes_dir
 
         d = statutes_dir(kbase.kb, explicit)
         return StatuteLibrary(d) if d else None
@@ -188,12 +188,12 @@ def _entry_order(e):
 
 
 def record_gap(kbase, result) -> None:
-    """Hand the search to the gaps log (qabase.gaps) if this installation has one.
+    """Hand the search to the gaps log (qabase.search.gaps) if this installation has one.
 
     The gaps module decides what counts as a gap (threshold, opt-out); the web only reports
     every search to it, and a failure there never costs the judge the answer."""
     try:
-        from .gaps import record_if_gap
+        from .search.gaps import record_if_gap
     except ImportError:
         return
     try:
@@ -207,11 +207,11 @@ def cited_articles(web: WebKB, entry) -> list[dict]:
 
     ``text`` is the article's text when a statute library is configured (``--statutes``,
     ``QABASE_STATUTES`` or ``statutes:`` in kb/config.yaml) and holds it; otherwise None and the
-    page shows the citation alone. The lookup is qabase.laws.cited_articles; anything going
+    page shows the citation alone. The lookup is qabase.content.laws.cited_articles; anything going
     wrong there costs the page the article texts, never the answer."""
     plain = [{"citation": c, "status": None, "text": None} for c in entry.legal_basis]
     try:
-        from .laws import cited_articles as lookup
+        from .content.laws import cited_articles as lookup
 
         rows = lookup(web.kbase.catalogue, entry.citations, web.library)
     except Exception:  # noqa: BLE001

@@ -159,7 +159,7 @@ def similar_to(texts: list[str], entries, limit: float, new_id: str = "新问题
 
 def problems(kbase, entries) -> list:
     """check.py's view: one warning per near-duplicate pair, on the later entry's question line."""
-    from .errors import WARNING, Problem, rel
+    from ..errors import WARNING, Problem, rel
 
     by_id = {e.id: e for e in entries}
     out = []

@@ -150,7 +150,7 @@ def citation_key(catalogue: Catalogue, citation: Citation) -> str:
 
 
 def load_catalogue(path: Path) -> Catalogue:
-    from . import yamlsafe
+    from .. import yamlsafe
 
     if not path.exists():
         return Catalogue([])

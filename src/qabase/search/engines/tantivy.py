@@ -18,6 +18,15 @@ TEXT_FIELDS = tuple(FIELD_BOOSTS)
 RAW_FIELDS = ("id", "topic", "status", "batch", "tag", "cites")
 
 
+def installed() -> bool:
+    """tantivy is an optional dependency; the index asks before choosing this engine."""
+    try:
+        import tantivy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 class EngineCorrupt(Exception):
     """The generation cannot be opened or does not have qabase's schema."""
 
@@ -37,7 +46,7 @@ def _schema():
 def _document(d: dict):
     import tantivy
 
-    from .documents import join_terms
+    from ..documents import join_terms
 
     doc = tantivy.Document()
     for f in ("id", "topic", "status", "batch"):

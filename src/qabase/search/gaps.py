@@ -112,7 +112,7 @@ def read(kbase) -> list[Gap]:
     except FileNotFoundError:
         return []
     except OSError as e:
-        from .errors import QabaseError
+        from ..errors import QabaseError
 
         raise QabaseError(f"无法读取检索缺口记录 {path}：{e.strerror or e}") from None
     for raw in text.splitlines():
@@ -144,7 +144,7 @@ def clear(kbase) -> int:
     except FileNotFoundError:
         return 0
     except OSError as e:
-        from .errors import QabaseError
+        from ..errors import QabaseError
 
         raise QabaseError(f"无法删除检索缺口记录 {path}：{e.strerror or e}") from None
     return n

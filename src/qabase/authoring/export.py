@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from .errors import QabaseError
+from ..errors import QabaseError
 
 FORMATS = ("html", "json")
 
@@ -36,7 +36,7 @@ def _topic_name(kb, slug):
 
 
 def to_json(kbase, batch: int | None = None, today: dt.date | None = None) -> dict:
-    from .render import to_html
+    from ..content.render import to_html
 
     kb = kbase.kb
     entries = select(kbase, batch)
@@ -71,7 +71,7 @@ def _environment():
 def to_html_document(kbase, batch: int | None = None, today: dt.date | None = None) -> str:
     from markupsafe import Markup
 
-    from .render import to_html
+    from ..content.render import to_html
 
     kb = kbase.kb
     entries = select(kbase, batch)
@@ -104,7 +104,7 @@ def export(kbase, fmt: str = "html", batch: int | None = None, today: dt.date | 
 
 
 def write(text: str, path: Path | str) -> Path:
-    from .index import atomic_write
+    from ..search.storage import atomic_write
 
     path = Path(path)
     if path.is_dir():

@@ -10,9 +10,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from .catalogue import Catalogue
-from .citations import QUERY_ARTICLE_RE, normalise_name
-from .numerals import to_int
+from ..content.catalogue import Catalogue
+from ..content.citations import QUERY_ARTICLE_RE, normalise_name
+from ..content.numerals import to_int
 
 MAX_QUERY_CHARS = 200
 # Terms made only of these are not worth searching for.
@@ -319,8 +319,8 @@ class QueryAnalyzer:
         self._names = None
 
     def _find_citations(self, text: str):
-        from .catalogue import citation_key
-        from .citations import Citation
+        from ..content.catalogue import citation_key
+        from ..content.citations import Citation
 
         keys, labels, spans = [], [], []
         compact = re.sub(r"[\s《》〈〉<>]", "", text)

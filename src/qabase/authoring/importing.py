@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import QabaseError, rel
+from ..errors import QabaseError, rel
 
 FIELDS = ("question", "answer", "topic", "aliases", "tags", "legal_basis", "source",
           "asked_by", "answered_by", "reviewed_by")
@@ -97,7 +97,7 @@ def import_key(question: str, answer: str) -> str:
 def existing_keys(kb) -> dict[str, str]:
     """import_key → entry id for every entry file, read with a regex so that a file with other
     errors still counts as imported."""
-    from .entries import entry_files
+    from ..content.entries import entry_files
 
     out = {}
     key_re = re.compile(r"^import_key:\s*['\"]?([0-9a-f]{8,64})['\"]?\s*(#.*)?$", re.M)
@@ -324,7 +324,7 @@ def _clean_row(raw: dict, columns: dict[str, str]) -> tuple[dict, str | None]:
 
 
 def _validate(values: dict, kb, default_topic) -> tuple[dict, str | None]:
-    from .citations import CitationSyntaxError, parse_citation
+    from ..content.citations import CitationSyntaxError, parse_citation
 
     question = " ".join((values.get("question") or "").split())
     answer = (values.get("answer") or "").replace("\r\n", "\n").replace("\r", "\n").strip()
@@ -359,8 +359,9 @@ def _validate(values: dict, kb, default_topic) -> tuple[dict, str | None]:
 
 def _plan(kbase, rows, result: ImportResult, status: str, default_source: str | None) -> None:
     """Fill result.created / existing / rejected from validated rows (dicts with ``line``)."""
-    from . import authoring, duplicates
-    from .entries import load_entries
+    from . import workflow as authoring
+    from ..content import duplicates
+    from ..content.entries import load_entries
 
     kb = kbase.kb
     have = existing_keys(kb)
@@ -406,7 +407,7 @@ def _plan(kbase, rows, result: ImportResult, status: str, default_source: str | 
 
 
 def _write(result: ImportResult) -> None:
-    from .index import atomic_write
+    from ..search.storage import atomic_write
 
     for p in result.created:
         if p.path.exists():

@@ -24,7 +24,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import IndexBusy, IndexUnavailable, QabaseError, rel
+from ..errors import IndexBusy, IndexUnavailable, QabaseError, rel
+from .storage import _fsync_path, atomic_write, fsync_tree
 
 SCHEMA_VERSION = 3  # 2: file table outside the manifest, state digest; 3: table in marshal
 ANALYSIS_VERSION = 3  # 2: numbered lists kept in answer text; 3: vocabulary saved with marshal
@@ -71,48 +72,6 @@ def locate(root: Path, override: Path | str | None = None) -> Location:
 
     key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
     return Location(Path(user_cache_dir("qabase", appauthor=False)) / "index" / key, "cache")
-
-
-def _fsync_path(p: Path, directory: bool = False) -> None:
-    try:
-        fd = os.open(p, os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0))
-    except OSError:
-        return  # Windows cannot open directories; its rename is durable enough
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def fsync_tree(d: Path) -> None:
-    """fsync every file and directory under ``d`` (Whoosh itself never syncs)."""
-    for p in d.iterdir():
-        if p.is_dir():
-            fsync_tree(p)
-        elif p.is_file():
-            _fsync_path(p)
-    _fsync_path(d, directory=True)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path``, fsync it, then rename over ``path``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        # A full disk must not leave a half-written temporary file behind to fill it further.
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_path(path.parent, directory=True)
 
 
 class BuildLock:
@@ -217,7 +176,7 @@ def state_digest(rows) -> str:
 
 
 def sha256_file(p: Path) -> str:
-    from .entries import MAX_BYTES
+    from ..content.entries import MAX_BYTES
 
     st = p.stat()
     if st.st_size > MAX_BYTES:
@@ -263,23 +222,17 @@ def is_fresh(kb, gen: Path, manifest: dict, scan) -> bool:
 ENGINES = ("whoosh", "tantivy")
 
 
-def vocab_path(gen: Path, egen: int) -> Path:
-    """The query vocabulary that belongs to engine commit ``egen`` of a generation: written
-    before that commit, so a reader always finds the vocabulary of exactly what it reads."""
-    return gen / f"vocab-{egen}.marshal"
 # Above this share of changed files a full rebuild is as cheap as updating in place.
 INCREMENTAL_MAX_SHARE = 0.2
 
 
 def engine_module(name: str):
     if name == "tantivy":
-        try:
-            import tantivy  # noqa: F401
-        except ImportError:
-            raise QabaseError("检索引擎 tantivy 未安装：请运行 pip install 'qabase[tantivy]'（或 pip install tantivy）。") from None
-        from . import engine_tantivy as m
+        from .engines import tantivy as m
+        if not m.installed():
+            raise QabaseError("检索引擎 tantivy 未安装：请运行 pip install 'qabase[tantivy]'（或 pip install tantivy）。")
     elif name == "whoosh":
-        from . import engine_whoosh as m
+        from .engines import whoosh as m
     else:
         raise QabaseError(f"未知的检索引擎：{name}（可用：{'、'.join(ENGINES)}）")
     return m
@@ -427,7 +380,7 @@ def _write_pinyin(kb, gen: Path) -> None:
 
 def _build_locked(kb, segmenter, catalogue, base: Path, progress, engine: str):
     from .documents import load_and_analyse
-    from .entries import scan_entry_files
+    from ..content.entries import scan_entry_files
 
     eng = engine_module(engine)
 
@@ -539,8 +492,8 @@ def update(kb, segmenter, catalogue, gen: Path, manifest: dict, changed: list[st
     manifest says, so the next freshness check redoes the same idempotent update.
     """
     from .documents import analyse_entries
-    from .entries import load_entry
-    from .errors import Problem
+    from ..content.entries import load_entry
+    from ..errors import Problem
 
     base = _prepare(kb, location)
     with _locked(base, lock_wait):

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .citations import Citation, CitationSyntaxError, parse_citation
-from .errors import ERROR, WARNING, Problem, rel
-from .kb import KB
+from ..errors import ERROR, WARNING, Problem, rel
+from ..kb import KB
 
 STATUSES = ("draft", "review", "published", "withdrawn")
 REQUIRED = ("id", "topic", "question", "status")
@@ -110,7 +110,7 @@ def _as_date(value) -> dt.date | None:
 
 def load_entry(path: Path, kb: KB, catalogue=None) -> tuple[Entry | None, list[Problem]]:
     """Parse one entry file. Return the Entry (None when any error) and every problem found."""
-    from . import yamlsafe
+    from .. import yamlsafe
 
     shown = rel(path, kb.root)
     problems: list[Problem] = []

@@ -1,6 +1,6 @@
 """The Whoosh engine: schema, writing a generation, incremental updates and searching.
 
-Terms arrive already analysed (qabase.documents); the schema's analyzer only splits on
+Terms arrive already analysed (qabase.search.documents); the schema's analyzer only splits on
 spaces, so opening an index never imports jieba.
 """
 from __future__ import annotations
@@ -79,7 +79,7 @@ class EngineCorrupt(Exception):
 def schema():
     from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
-    from .analysis import pretokenized
+    from .whoosh_analysis import pretokenized
 
     text = lambda: TEXT(analyzer=pretokenized(), phrase=False)  # noqa: E731
     return Schema(
@@ -98,7 +98,7 @@ def schema():
 
 
 def _fields(d: dict) -> dict:
-    from .analysis import join_terms
+    from .whoosh_analysis import join_terms
 
     out = dict(
         id=d["id"], topic=d["topic"], status=d["status"], batch=d["batch"],
@@ -130,7 +130,7 @@ def create(gen: Path, docs: list[dict], vocab: bytes, progress=None, phase="写�
 def _commit(gen: Path, writer, vocab: bytes, before_commit) -> None:
     """Publish a writer's work. The vocabulary of a commit is written before the commit, under
     the generation number it creates, so a reader always finds the one matching what it reads."""
-    from .index import atomic_write, vocab_path
+    from ..storage import atomic_write, vocab_path
 
     atomic_write(vocab_path(gen, writer.generation), vocab)
     if before_commit:
@@ -223,7 +223,7 @@ class Reader:
             raise EngineCorrupt(f"索引 {gen} 已损坏：{type(e).__name__}") from None
 
     def vocab(self) -> bytes:
-        from .index import vocab_path
+        from ..storage import vocab_path
 
         try:
             return vocab_path(self.gen, self.generation).read_bytes()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .citations import normalise_name
-from .errors import QabaseError
+from ..errors import QabaseError
 from .numerals import NUMERAL_CHARS, to_int
 
 _CN = "零〇一二两三四五六七八九十百千"

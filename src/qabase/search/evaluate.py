@@ -170,7 +170,7 @@ def evaluate(g: Golden, run: dict, top_scores: dict[str, float], topic_of) -> Re
 
 def write_trec(run: dict, path: Path, tag: str) -> None:
     """TREC run lines, so two runs can be diffed or fed to trec_eval."""
-    from .index import atomic_write
+    from .storage import atomic_write
 
     lines = [f"{q} Q0 {d} {rank} {docs[d]:.6f} {tag}\n"
              for q, docs in run.items() for rank, d in enumerate(ranked(docs), 1)]

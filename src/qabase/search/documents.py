@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import closing
 
-from .errors import rel
+from ..errors import rel
 
 TEXT_FIELDS = ("question", "aliases", "tags", "answer")
 
@@ -17,8 +17,8 @@ _worker = {}
 
 
 def analyse_entry(e, segmenter, catalogue, root) -> dict:
-    from .catalogue import citation_key
-    from .render import to_text
+    from ..content.catalogue import citation_key
+    from ..content.render import to_text
 
     answer_text = to_text(e.answer)
     cites = []
@@ -95,7 +95,7 @@ def analyse_entries(entries, segmenter, catalogue, root, progress=None, phase="å
 
 
 def _load_one(path, kb, segmenter, catalogue):
-    from .entries import load_entry
+    from ..content.entries import load_entry
 
     entry, problems = load_entry(path, kb)
     if entry is None:
@@ -111,7 +111,7 @@ def load_and_analyse(kb, paths, segmenter, catalogue, progress=None, phase="åˆ†æ
     their first error, and of two files with one id the first in order wins.
     Returns (documents, {file: id}, skipped problems).
     """
-    from .errors import ERROR, Problem
+    from ..errors import ERROR, Problem
 
     total, every = len(paths), _every(len(paths))
     docs, ids, skipped, seen = [], {}, [], {}

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ERROR, WARNING, Problem, QabaseError, rel
-from .index import atomic_write
+from ..errors import ERROR, WARNING, Problem, QabaseError, rel
+from ..search.storage import atomic_write
 
 # The order fields are written in; also where a missing field is inserted by set_fields.
 FIELD_ORDER = (
@@ -36,7 +36,7 @@ class PublishRefused(QabaseError):
 def yaml_scalar(value) -> str:
     """One YAML scalar as it should appear after ``key: `` — plain when that reads back as the
     same string, double-quoted otherwise (JSON strings are valid YAML double-quoted scalars)."""
-    from . import yamlsafe
+    from .. import yamlsafe
 
     if value is None:
         return ""
@@ -81,7 +81,7 @@ def render_entry(fields: dict, body: str) -> str:
 def used_numbers(kb, prefix: str) -> set[int]:
     """Numbers taken under ``prefix``: file names anywhere under qa_entries/ (so broken files
     count too) and the ids written inside files."""
-    from .entries import entry_files
+    from ..content.entries import entry_files
 
     pat = re.compile(rf"^{re.escape(prefix)}-(\d+)$")
     id_line = re.compile(rf"^id:\s*['\"]?{re.escape(prefix)}-(\d+)['\"]?\s*$", re.M)
@@ -113,7 +113,7 @@ class NewEntry:
 
 def new_entry(kbase, topic: str, question: str | None = None) -> NewEntry:
     """Scaffold ``qa_entries/<topic>/<next id>.md`` as a draft with every field in place."""
-    from . import duplicates
+    from ..content import duplicates
 
     t = kbase.kb.topic(topic)
     question = " ".join((question or "").split())
@@ -195,8 +195,8 @@ def set_fields(text: str, changes: dict) -> str:
 
 def _check_rewritten(path: Path, text: str, kb) -> None:
     """The rewritten file must still be a parseable entry; raise instead of writing otherwise."""
-    from . import yamlsafe
-    from .entries import split_front_matter
+    from .. import yamlsafe
+    from ..content.entries import split_front_matter
 
     try:
         head, head_line, _, _ = split_front_matter(text)

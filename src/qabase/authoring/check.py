@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import ERROR, WARNING, Problem
+from ..errors import ERROR, WARNING, Problem
 
 
 @dataclass
@@ -23,8 +23,8 @@ class CheckReport:
 
 def check(kbase) -> CheckReport:
     """Run every rule: per-file validation (entries.load_entry), duplicate ids, kb/ warnings."""
-    from .catalogue import verify
-    from .errors import rel
+    from ..content.catalogue import verify
+    from ..errors import rel
 
     loaded = kbase.load_entries()
     problems = list(kbase.kb.warnings) + list(loaded.problems)
@@ -32,7 +32,8 @@ def check(kbase) -> CheckReport:
         for c, line in zip(e.citations, e.citation_lines):
             for level, message in verify(kbase.catalogue, c):
                 problems.append(Problem(rel(e.path, kbase.root), line, level, message))
-    from . import authoring, duplicates
+    from . import workflow as authoring
+    from ..content import duplicates
 
     problems += duplicates.problems(kbase, loaded.entries)
     problems += authoring.workflow_problems(kbase, loaded.entries)

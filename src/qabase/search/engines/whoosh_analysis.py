@@ -7,8 +7,8 @@ from whoosh.analysis import RegexTokenizer
 
 
 def pretokenized():
-    """Split on whitespace only; terms arrive normalised from qabase.segment."""
+    """Split on whitespace only; terms arrive normalised from qabase.search.segment."""
     return RegexTokenizer(r"\S+")
 
 
-from .documents import join_terms  # noqa: E402,F401  (re-exported for the Whoosh engine)
+from ..documents import join_terms  # noqa: E402,F401  (re-exported for the Whoosh engine)
