@@ -26,6 +26,9 @@ from qabase import open_kb  # noqa: E402
 from qabase.search.evaluate import evaluate, load_golden, write_trec  # noqa: E402
 from qabase.content.render import to_text  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from baselines import run_bm25_jieba, run_whoosh_jieba  # noqa: E402
+
 
 def corpus(kbase) -> dict[str, str]:
     out = {}
@@ -37,54 +40,6 @@ def corpus(kbase) -> dict[str, str]:
 
 def run_qabase(kbase, queries, k):
     return kbase.run_queries(queries, k)
-
-
-def run_whoosh_jieba(docs, queries, k):
-    import logging
-
-    import jieba
-    from jieba.analyse import ChineseAnalyzer
-    from whoosh import index
-    from whoosh.fields import ID, TEXT, Schema
-    from whoosh.qparser import OrGroup, QueryParser
-
-    jieba.setLogLevel(logging.WARNING)
-    tmp = tempfile.mkdtemp(prefix="qabase-bl-")
-    ix = index.create_in(tmp, Schema(id=ID(stored=True), text=TEXT(analyzer=ChineseAnalyzer())))
-    w = ix.writer()
-    for d, t in docs.items():
-        w.add_document(id=d, text=t)
-    w.commit()
-    parser = QueryParser("text", ix.schema, group=OrGroup)
-    run, top = {}, {}
-    with ix.searcher() as s:
-        for q, text in queries.items():
-            try:
-                hits = s.search(parser.parse(text), limit=k)
-                run[q] = {h["id"]: float(h.score) for h in hits}
-            except Exception:
-                run[q] = {}
-            top[q] = max(run[q].values(), default=0.0)
-    return run, top
-
-
-def run_bm25(docs, queries, k):
-    import logging
-
-    import jieba
-    from rank_bm25 import BM25Okapi
-
-    jieba.setLogLevel(logging.WARNING)
-    ids = list(docs)
-    tok = lambda s: [w for w in jieba.cut_for_search(s) if w.strip()]  # noqa: E731
-    bm = BM25Okapi([tok(docs[d]) for d in ids])
-    run, top = {}, {}
-    for q, text in queries.items():
-        scores = bm.get_scores(tok(text))
-        best = sorted(range(len(ids)), key=lambda i: -scores[i])[:k]
-        run[q] = {ids[i]: float(scores[i]) for i in best if scores[i] > 0}
-        top[q] = max(run[q].values(), default=0.0)
-    return run, top
 
 
 def main() -> int:
@@ -102,7 +57,7 @@ def main() -> int:
         "qabase": lambda: run_qabase(kbase, golden.queries, 10),
         "qabase (tantivy engine)": lambda: run_qabase(open_kb(args.root, engine="tantivy"), golden.queries, 10),
         "whoosh-jieba (a)": lambda: run_whoosh_jieba(docs, golden.queries, 10),
-        "bm25-jieba (b)": lambda: run_bm25(docs, golden.queries, 10),
+        "bm25-jieba (b)": lambda: run_bm25_jieba(docs, golden.queries, 10),
     }
     results = {}
     args.out.parent.mkdir(parents=True, exist_ok=True)
