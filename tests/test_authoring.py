@@ -289,15 +289,19 @@ def test_publish_bumps_version_only_when_content_changed(tmp_path):
     e = open_kb(root).get("dis-003")
     assert e.version == 1 and e.batch == 3 and e.updated.isoformat() == "2026-12-01"
 
-    # an edited answer: version 2, carried by the new batch; first publication date kept
+    # an edited answer needs a fresh review: reviewed_at no earlier than the last publication
     text = path.read_text(encoding="utf-8").replace("status: published", "status: review")
     path.write_text(text.replace("上级法院筛选。", "上级法院筛选，也可依申请。"), encoding="utf-8")
+    r = run(root, "publish", "--batch", "5", "--date", "2026-12-09")
+    assert r.exit_code == 1 and "reviewed_at" in r.stderr and "2026-12-05" in r.stderr
+    path.write_text(path.read_text(encoding="utf-8").replace("---\n**", "reviewed_at: 2026-12-08\n---\n**"), encoding="utf-8")
     r = run(root, "publish", "--batch", "5", "--date", "2026-12-09")
     assert r.exit_code == 0, r.output
     assert "修改 dis-003" in r.stdout and "第 2 版" in r.stdout
     e = open_kb(root).get("dis-003")
     assert (e.version, e.batch, e.updated.isoformat(), e.published.isoformat()) == (2, 5, "2026-12-09", "2026-12-01")
-    assert "## 修改（1 条）" in (root / "kb/changelog/batch-5.md").read_text(encoding="utf-8")
+    log = (root / "kb/changelog/batch-5.md").read_text(encoding="utf-8")
+    assert "## 修改（1 条）" in log and "第 2 版，审核：审核组" in log and "改动了答复" in log
 
 
 def test_publish_warns_about_published_entry_edited_without_review(tmp_path):

@@ -145,10 +145,12 @@ class KnowledgeBase:
         return self._analyzer
 
     # -- entries -------------------------------------------------------------------------
-    def load_entries(self):
+    def load_entries(self, working: bool = False):
+        """Every entry as judges are served it (the text as last published, content.published);
+        ``working=True``: the files under qa_entries/ as they stand, for check and publish."""
         from .content.entries import load_entries
 
-        return load_entries(self.kb)
+        return load_entries(self.kb, served=not working)
 
     def check(self):
         from .authoring.check import check
@@ -372,6 +374,7 @@ class KnowledgeBase:
             plan = analyzer.analyse(query)
             total, hits = self._run(s, reader, plan, filters, limit)
         skipped = [Problem(p["path"], p["line"], p["level"], p["message"]) for p in manifest.get("skipped", [])]
+        skipped = self._judges_concern(skipped)
         result = SearchResult(
             query=query, searched_as=plan.searched_as, total=total, results=hits, skipped=skipped,
             notice=self.kb.notice, truncated=truncated or plan.truncated, rebuilt=why,
@@ -381,6 +384,17 @@ class KnowledgeBase:
         if not hits:
             result.suggestions = self._suggest(plan, filters)
         return result
+
+    def _judges_concern(self, skipped: list[Problem]) -> list[Problem]:
+        """The broken files a search should mention. Where publication is recorded, a file
+        that was never published is a trainer's draft: ``check`` reports it, searches do not
+        (a published entry's broken edit never gets here, its published text is served)."""
+        from .content.published import published_ids
+
+        if not skipped:
+            return skipped
+        ids = published_ids(self.kb)
+        return [p for p in skipped if Path(p.path).stem in ids] if ids else skipped
 
     @staticmethod
     def _run(retrieve, reader, plan, filters, limit):

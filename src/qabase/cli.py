@@ -604,7 +604,7 @@ def publish(
     qabase check 有错误、待审条目缺审核人（reviewed_by）或法律依据时拒绝发布，不改动任何文件。
     示例：qabase publish --batch 2 --dry-run；qabase publish --batch 2
     """
-    from .authoring.workflow import publish as do_publish
+    from .authoring.publish import publish as do_publish
 
     kbase = _open()
     plan = do_publish(kbase, batch, _parse_date(date), dry_run=dry_run)

@@ -600,7 +600,7 @@ def openapi_document() -> dict:
         "legal_basis": s("array", items=s("string")), "batch": nullable("integer"),
         "updated": nullable("string"), "published": nullable("string"), "version": nullable("integer"),
         "source": nullable("string"), "asked_by": nullable("string"), "answered_by": nullable("string"),
-        "reviewed_by": nullable("string"), "superseded_by": nullable("string"),
+        "reviewed_by": nullable("string"), "reviewed_at": nullable("string"), "superseded_by": nullable("string"),
         "answer": s("string", description="Markdown 原文"), "path": s("string"),
         "articles": s("array", items=obj({"citation": s("string"), "status": nullable("string"),
                                           "text": nullable("string")})),

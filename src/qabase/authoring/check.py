@@ -26,7 +26,7 @@ def check(kbase) -> CheckReport:
     from ..content.catalogue import verify
     from ..errors import rel
 
-    loaded = kbase.load_entries()
+    loaded = kbase.load_entries(working=True)
     problems = list(kbase.kb.warnings) + list(loaded.problems)
     for e in loaded.entries:
         for c, line in zip(e.citations, e.citation_lines):
@@ -37,5 +37,8 @@ def check(kbase) -> CheckReport:
 
     problems += duplicates.problems(kbase, loaded.entries)
     problems += authoring.workflow_problems(kbase, loaded.entries)
+    from .publish import publication_problems
+
+    problems += publication_problems(kbase, loaded.entries)
     problems.sort(key=lambda p: (p.path, p.line, p.level != ERROR))
     return CheckReport(problems, len(loaded.entries), len(loaded.entries) + len(loaded.skipped))

@@ -23,7 +23,7 @@ KNOWN_FIELDS = {
     "id": "编号", "topic": "专题", "question": "问题", "status": "状态", "batch": "批次",
     "updated": "更新日期", "legal_basis": "法律依据", "aliases": "其他问法", "tags": "标签",
     "source": "来源", "version": "版本", "published": "发布日期", "asked_by": "提问人",
-    "answered_by": "答复人", "reviewed_by": "审核人", "superseded_by": "被替代为",
+    "answered_by": "答复人", "reviewed_by": "审核人", "reviewed_at": "审核日期", "superseded_by": "被替代为",
     "import_key": "导入标识",
 }
 ID_RE = re.compile(r"^[a-z]+-\d{3,}$")
@@ -51,8 +51,12 @@ class Entry:
     asked_by: str | None = None
     answered_by: str | None = None
     reviewed_by: str | None = None
+    reviewed_at: dt.date | None = None
     superseded_by: str | None = None
     body_line: int = 1
+    # True when the working file differs from what was last published and the published
+    # text was served instead (content.published).
+    pending_edit: bool = False
     field_lines: dict = field(default_factory=dict)
 
     def to_dict(self, root: Path | None = None) -> dict:
@@ -64,6 +68,7 @@ class Entry:
             "published": self.published.isoformat() if self.published else None,
             "version": self.version, "source": self.source, "asked_by": self.asked_by,
             "answered_by": self.answered_by, "reviewed_by": self.reviewed_by,
+            "reviewed_at": self.reviewed_at.isoformat() if self.reviewed_at else None,
             "superseded_by": self.superseded_by, "answer": self.answer,
             "path": rel(self.path, root),
         }
@@ -108,9 +113,24 @@ def _as_date(value) -> dt.date | None:
     return None
 
 
-def load_entry(path: Path, kb: KB, catalogue=None) -> tuple[Entry | None, list[Problem]]:
-    """Parse one entry file. Return the Entry (None when any error) and every problem found."""
+def load_entry(path: Path, kb: KB, catalogue=None, served: bool = False) -> tuple[Entry | None, list[Problem]]:
+    """Parse one entry file. Return the Entry (None when any error) and every problem found.
+
+    ``served``: read what judges are served, the text as last published when the file has
+    been edited since (content.published), instead of the working file.
+    """
     from .. import yamlsafe
+
+    if served:
+        from .published import served_snapshot
+
+        snapshot = served_snapshot(kb, path)
+        if snapshot is not None:
+            entry, problems = load_entry(snapshot, kb, catalogue)
+            if entry is not None:
+                entry.path = path
+                entry.pending_edit = True
+            return entry, [Problem(rel(path, kb.root), p.line, p.level, p.message) for p in problems]
 
     shown = rel(path, kb.root)
     problems: list[Problem] = []
@@ -236,7 +256,7 @@ def load_entry(path: Path, kb: KB, catalogue=None) -> tuple[Entry | None, list[P
         err(line_of("version"), f"版本应是正整数：{version}")
         version = None
     dates = {}
-    for key in ("updated", "published"):
+    for key in ("updated", "published", "reviewed_at"):
         v = meta.get(key)
         if v is None:
             dates[key] = None
@@ -262,7 +282,7 @@ def load_entry(path: Path, kb: KB, catalogue=None) -> tuple[Entry | None, list[P
         aliases=lists["aliases"], tags=lists["tags"], legal_basis=lists["legal_basis"],
         citations=citations, citation_lines=citation_lines, batch=batch, updated=dates["updated"], published=dates["published"],
         version=version, source=text_field("source"), asked_by=text_field("asked_by"),
-        answered_by=text_field("answered_by"), reviewed_by=text_field("reviewed_by"),
+        answered_by=text_field("answered_by"), reviewed_by=text_field("reviewed_by"), reviewed_at=dates["reviewed_at"],
         superseded_by=text_field("superseded_by"), body_line=body_line, field_lines=dict(lines),
     )
     return entry, problems
@@ -320,8 +340,9 @@ def entry_files(kb: KB) -> list[Path]:
     return [kb.root / name for name, _, _ in scan_entry_files(kb)]
 
 
-def load_entries(kb: KB, files: list[Path] | None = None) -> LoadResult:
+def load_entries(kb: KB, files: list[Path] | None = None, served: bool = False) -> LoadResult:
     """Load every entry; broken files are skipped (with their first error) and never fatal.
+    ``served``: as judges see them (``load_entry``).
 
     Duplicate ids: the first file in sorted order wins; the others are errors and skipped.
     """
@@ -330,7 +351,7 @@ def load_entries(kb: KB, files: list[Path] | None = None) -> LoadResult:
     skipped: list[Problem] = []
     seen: dict[str, Entry] = {}
     for path in files if files is not None else entry_files(kb):
-        entry, found = load_entry(path, kb)
+        entry, found = load_entry(path, kb, served=served)
         if entry is not None and entry.id in seen:
             first = seen[entry.id]
             found.append(Problem(rel(path, kb.root), entry.field_lines.get("id", 2), ERROR,

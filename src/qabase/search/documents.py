@@ -97,7 +97,7 @@ def analyse_entries(entries, segmenter, catalogue, root, progress=None, phase="å
 def _load_one(path, kb, segmenter, catalogue):
     from ..content.entries import load_entry
 
-    entry, problems = load_entry(path, kb)
+    entry, problems = load_entry(path, kb, served=True)
     if entry is None:
         return None, 2, problems, None
     return entry.id, entry.field_lines.get("id", 2), problems, analyse_entry(entry, segmenter, catalogue, kb.root)

@@ -195,9 +195,11 @@ def fingerprint(kb) -> str:
     h = hashlib.sha256()
     h.update(f"schema={SCHEMA_VERSION};analysis={ANALYSIS_VERSION}".encode())
     h.update(kb.analysis_fingerprint().encode())
-    cat = kb.kb_dir / "instruments.yaml"
-    if cat.exists():
-        h.update(cat.read_bytes())
+    # The published state decides which text of an edited entry is indexed (content.published).
+    for name in ("instruments.yaml", "published.json"):
+        f = kb.kb_dir / name
+        if f.exists():
+            h.update(name.encode() + f.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -513,7 +515,7 @@ def update(kb, segmenter, catalogue, gen: Path, manifest: dict, changed: list[st
         for name in changed:
             rec = files.get(name)
             old_id = rec[3] if rec and len(rec) > 3 else None
-            entry, problems = load_entry(kb.root / name, kb)
+            entry, problems = load_entry(kb.root / name, kb, served=True)
             if entry is not None and entry.id in ids_elsewhere:
                 problems.append(Problem(name, entry.field_lines.get("id", 2), "error",
                                         f"编号 {entry.id} 重复，已被 {ids_elsewhere[entry.id]} 使用"))
