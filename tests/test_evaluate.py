@@ -68,7 +68,7 @@ def test_eval_command_on_users_file(kbroot, tmp_path):
                  "宇宙飞船维修\t\tkeyword\n", encoding="utf-8")
     r = runner.invoke(app, ["--root", str(kbroot), "eval", str(p), "--json"])
     assert r.exit_code == 0, r.output
-    data = json.loads(r.stdout)
+    data = json.loads(r.stdout)["golden"]["mine.tsv"]
     assert data["overall"]["queries"] == 2 and data["overall"]["MRR@10"] == 1.0
     assert set(data["by_topic"]) == {"procedure-linkage", "discovery"}
     assert data["misses"] == [] and len(data["unanswered"]) == 1
@@ -78,3 +78,24 @@ def test_eval_command_on_users_file(kbroot, tmp_path):
     assert "应为 dis-002" in r.stdout and "排第一的是 pl-001" in r.stdout
     r = runner.invoke(app, ["--root", str(kbroot), "eval", str(tmp_path / "none.tsv")])
     assert r.exit_code == 1
+
+
+def test_eval_reports_the_blind_set_apart_from_the_golden_set(kbroot):
+    blind = kbroot / "kb" / "blind"
+    blind.mkdir()
+    (blind / "queries.tsv").write_text(
+        "qid\tquery\tneed\tkind\tscope\tasker\ttopic\n"
+        "B1\t老赖拒执怎么移送\t移送公安\tshorthand\tkb\t法官\tprocedure-linkage\n"
+        "B2\t离婚后孩子抚养费怎么算\t抚养费\tsentence\toutside\t当事人\t-\n", encoding="utf-8")
+    (blind / "qrels.tsv").write_text("qid\tentry_id\tgrade\nB1\tpl-001\t2\nB1\tdis-001\t0\nB2\tdis-001\t0\n",
+                                     encoding="utf-8")
+    (kbroot / "kb" / "golden.tsv").write_text("query\tids\tkind\n老赖拒执怎么移送\tpl-001\tshorthand\n", encoding="utf-8")
+    r = runner.invoke(app, ["--root", str(kbroot), "eval", "--json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert set(data["golden"]) == {"golden.tsv"}
+    b = data["blind"]
+    assert b["answerable"]["queries"] == 1 and b["answerable"]["MRR@10"] == 1.0
+    assert set(b["by_kind"]) == {"shorthand"} and b["confidence"]["unanswerable"] == 1
+    r = runner.invoke(app, ["--root", str(kbroot), "eval"])
+    assert "黄金问题集 kb/golden.tsv" in r.stdout and "盲测集 kb/blind" in r.stdout and "S@3" in r.stdout

@@ -39,7 +39,7 @@ def test_homophone_table_matches_by_sound_only():
 def test_typo_is_corrected_and_found(kbase, typo, term, expected):
     r = kbase.search(typo)
     assert {"from": typo[:2] if typo.startswith("中本") else "据执", "to": term} in r.corrections
-    assert term in r.searched_as
+    assert {"text": term, "origin": "correction"}.items() <= next(t for t in r.searched_terms if t["text"] == term).items()
     assert r.results[0].id == expected
     assert r.did_you_mean and term in r.did_you_mean and r.did_you_mean != typo
 

@@ -41,19 +41,18 @@ def test_no_result_is_recorded_with_query_and_time_only(kbase):
     assert lines(kbase) == [{"query": "宇宙飞船", "time": "2026-12-01T08:30:00+00:00"}]
 
 
-def test_good_match_is_not_a_gap_but_weak_one_is(kbroot):
+def test_confident_match_is_not_a_gap_but_flagged_one_is(kbroot):
+    """Gaps follow the search's confidence, whose cut-offs kb/confidence.yaml sets."""
     kbase = open_kb(kbroot)
     result = kbase.search("老赖拒执")
-    assert result.results and result.results[0].score >= gaps.threshold(kbase)
+    assert result.results and result.confidence == "high"
     assert gaps.record_if_gap(kbase, result) is False
-    cfg = kbroot / "kb" / "config.yaml"
-    text, n = re.subn(r"(?m)^(\s+whoosh:).*$", r"\1 100000", cfg.read_text(encoding="utf-8"))
-    assert n == 1
-    cfg.write_text(text, encoding="utf-8")
+    (kbroot / "kb" / "confidence.yaml").write_text(
+        "cutoffs:\n  whoosh: {low: 99.0, none: 0.0}\n  tantivy: {low: 99.0, none: 0.0}\n", encoding="utf-8")
     kbase = open_kb(kbroot)
-    assert gaps.threshold(kbase) == 100000
-    assert gaps.record_if_gap(kbase, kbase.search("老赖拒执")) is True
-    assert not [p for p in kbase.kb.warnings if "gaps" in p.message]
+    flagged = kbase.search("老赖拒执")
+    assert flagged.confidence == "low"
+    assert gaps.record_if_gap(kbase, flagged) is True
 
 
 def test_filtered_and_empty_searches_are_not_gaps(kbase):
@@ -121,6 +120,6 @@ def test_data_dir_default_is_platformdirs(monkeypatch):
 
 def test_readme_documents_the_variables():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    for var in ("QABASE_DATA_DIR", "QABASE_NO_LOG", "duplicate_threshold", "gaps:"):
+    for var in ("QABASE_DATA_DIR", "QABASE_NO_LOG", "duplicate_threshold", "report_to", "confidence.yaml"):
         assert var in readme, var
     assert os.environ.get("QABASE_DATA_DIR")  # conftest keeps tests out of the real data dir

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from qabase import open_kb
-from qabase.search.engines.whoosh import COMMON_SHARE, FIELD_BOOSTS, CITATION_BOOST
+from qabase.search.engines.whoosh import BIGRAM_FIELD, COMMON_SHARE, FIELD_BOOSTS, CITATION_BOOST
+from qabase.search.segment import QueryPlan, QueryTerm
 from qabase.search.retrieve import Filters
 
 REPO = Path(__file__).resolve().parent.parent
@@ -35,11 +36,14 @@ def whoosh_ranking(reader, plan, filters, limit):
     rd = searcher.reader()
     common = COMMON_SHARE * max(1, rd.doc_count())
     subs = []
-    for t in plan.terms:
-        for f, b in FIELD_BOOSTS.items():
+    for weight, members in plan.groups():
+        assert len(members) == 1, "Whoosh has no SynonymQuery: compare single-term groups only"
+        t = members[0]
+        fields = {BIGRAM_FIELD: 1.0} if t.origin == "bigram" else FIELD_BOOSTS
+        for f, b in fields.items():
             df = rd.doc_frequency(f, t.text)
             if df and not (f == "answer" and df > common):
-                subs.append(Term(f, t.text, boost=b * t.weight))
+                subs.append(Term(f, t.text, boost=b * weight * t.weight))
     subs += [Term("cites", k, boost=CITATION_BOOST) for k in plan.citations]
     if not subs:
         return 0, []
@@ -61,11 +65,21 @@ def assert_same(ours, theirs):
     assert groups(h1) == groups(h2)
 
 
+def heads_only(plan: QueryPlan) -> QueryPlan:
+    """The plan with each group cut to its first term (what Whoosh's Or of Terms can express)."""
+    seen, terms = set(), []
+    for t in plan.terms:
+        if t.group not in seen:
+            seen.add(t.group)
+            terms.append(t)
+    return QueryPlan(plan.query, terms, plan.citations, plan.citation_labels, group_weights=dict(plan.group_weights))
+
+
 def compare(kbase, queries, filters_list):
     reader, _, analyzer, _ = kbase.ensure_index()
     checked = 0
     for q in queries:
-        plan = analyzer.analyse(q)
+        plan = heads_only(analyzer.analyse(q))
         for filters in filters_list:
             ours = reader.search(plan, filters, 10)
             ours = (ours[0], [(s, d["id"]) for s, d in ours[1]])
@@ -100,3 +114,29 @@ def test_same_ranking_as_whoosh_after_updates_and_deletions(shipped, monkeypatch
     leaves = list(reader.reader.leaf_readers())
     assert len(leaves) > 1 and any(seg.has_deletions() for seg, _ in leaves)
     assert compare(kbase, golden_queries(80) + ["终本案件恢复执行"], FILTERS) > 60
+
+
+def _group_plan(members, weight=1.0):
+    return QueryPlan("", [QueryTerm(t, 1.0, "query" if i == 0 else "synonym", group=1) for i, t in enumerate(members)],
+                     group_weights={1: weight})
+
+
+def test_a_group_scores_as_one_term_and_never_outweighs_the_word(shipped):
+    """Lucene's SynonymQuery: term frequencies summed, the largest doc frequency, no weight of
+    its own. A member the index lacks changes nothing; two members found in one entry score
+    less than the two words searched apart."""
+    kbase = open_kb(shipped)
+    reader, _, _, _ = kbase.ensure_index()
+    f = Filters()
+    alone = dict((d["id"], s) for s, d in reader.search(_group_plan(["终本"]), f, 100)[1])
+    with_absent = dict((d["id"], s) for s, d in reader.search(_group_plan(["终本", "并无此词语"]), f, 100)[1])
+    assert alone and with_absent == pytest.approx(alone, rel=1e-12)
+    a = dict((d["id"], s) for s, d in reader.search(_group_plan(["终本"]), f, 100)[1])
+    b = dict((d["id"], s) for s, d in reader.search(_group_plan(["终结本次执行程序"]), f, 100)[1])
+    both = dict((d["id"], s) for s, d in reader.search(_group_plan(["终本", "终结本次执行程序"]), f, 100)[1])
+    shared = set(a) & set(b)
+    assert shared
+    for i in shared:
+        assert both[i] < a[i] + b[i]
+    # An entry that only says the synonym is found, as if it said the word.
+    assert set(both) == set(a) | set(b)

@@ -41,13 +41,25 @@ class SearchResult:
     corrections: list[dict] = field(default_factory=list)
     did_you_mean: str | None = None
     rebuilt: str | None = None  # why the index was (re)built for this search, if it was
+    # high | low | none (search.confidence); a search is "flagged" when it is not high.
+    confidence: str = "none"
+    evidence: dict = field(default_factory=dict)
+    searched_terms: list[dict] = field(default_factory=list)
+    cited: bool = False  # a citation query answered by entries that cite the article
+
+    @property
+    def flagged(self) -> bool:
+        return self.confidence != "high"
 
     def to_dict(self, kb: KB) -> dict:
         return {
             "schema_version": SCHEMA_VERSION,
             "query": self.query,
             "searched_as": self.searched_as,
+            "searched_terms": self.searched_terms,
             "total": self.total,
+            "confidence": self.confidence,
+            "evidence": self.evidence,
             "filters": self.filters,
             "truncated": self.truncated,
             "skipped": [{"path": p.path, "line": p.line, "reason": p.message} for p in self.skipped],
@@ -336,8 +348,14 @@ class KnowledgeBase:
             except (OSError, ValueError):
                 return None
 
+        from .search import lexicon
+
+        try:
+            lex = lexicon.parse((gen / lexicon.SAVED).read_bytes())
+        except OSError:
+            lex = []  # a generation built before the lexicon existed
         analyzer = QueryAnalyzer(segmenter, self.kb.synonyms, self.kb.stopwords, lambda: self.catalogue,
-                                 homophones)
+                                 homophones, lexicon=lex)
         self._live = dict(gen=gen, manifest=manifest, reader=reader, analyzer=analyzer, egen=reader.generation,
                           checked=time.monotonic())
         return reader, manifest, analyzer, why
@@ -380,10 +398,21 @@ class KnowledgeBase:
             notice=self.kb.notice, truncated=truncated or plan.truncated, rebuilt=why,
             filters={k: v for k, v in asdict(filters).items() if v not in (None, False)},
             corrections=list(plan.corrections), did_you_mean=plan.corrected_query,
+            searched_terms=plan.searched_terms, evidence=dict(plan.evidence),
         )
+        result.cited = bool(plan.citation_labels) and any(
+            label in h.legal_basis for h in hits for label in plan.citation_labels)
+        result.confidence = "high" if result.cited else self._confidence(plan, hits)
         if not hits:
             result.suggestions = self._suggest(plan, filters)
         return result
+
+    def _confidence(self, plan, hits) -> str:
+        from .search.confidence import level, load_cutoffs
+
+        if not hits:
+            return "none"
+        return level(plan.evidence, load_cutoffs(self.kb, self.engine))
 
     def _judges_concern(self, skipped: list[Problem]) -> list[Problem]:
         """The broken files a search should mention. Where publication is recorded, a file
@@ -479,6 +508,32 @@ class KnowledgeBase:
         run, top = self.run_queries(golden.queries, k)
         topics = {e.id: e.topic for e in self.load_entries().entries}
         return evaluate(golden, run, top, topics.get)
+
+    def evaluate_blind(self, directory: Path | str | None = None) -> dict:
+        """Score the blind set (default ``kb/blind``): graded metrics (search.blind.report) and
+        how confidence flags its queries. Every query is searched as a judge would search it."""
+        from .search.blind import load_blind, report
+
+        blind = load_blind(Path(directory) if directory else self.kb.kb_dir / "blind")
+        run, flags = {}, {}
+        for q, text in blind.queries.items():
+            r = self.search(text, limit=10)
+            run[q] = {h.id: float(len(r.results) - i) for i, h in enumerate(r.results)}
+            flags[q] = r.flagged
+        out = report(blind, run)
+        full = {q: {e for e, v in blind.grades.get(q, {}).items() if v >= 2} for q in blind.queries}
+        unanswerable = [q for q in blind.queries if not full[q]]
+        right = [q for q in blind.queries if full[q] and run[q] and max(run[q], key=run[q].get) in full[q]]
+        kb_q = [q for q in blind.queries if blind.scopes[q] == "kb"]
+        out["confidence"] = {
+            "unanswerable": len(unanswerable),
+            "unanswerable_flagged": round(sum(flags[q] for q in unanswerable) / len(unanswerable), 3) if unanswerable else None,
+            "answered_first": len(right),
+            "answered_first_flagged": round(sum(flags[q] for q in right) / len(right), 3) if right else None,
+        }
+        out["kb_without_full_answer"] = round(sum(1 for q in kb_q if not full[q]) / len(kb_q), 3) if kb_q else None
+        out["queries"] = len(blind.queries)
+        return out
 
     def list_entries(self, topic: str | None = None, all_status: bool = True):
         t = self.kb.topic(topic) if topic else None

@@ -130,6 +130,14 @@ class _Progress:
             sys.stderr.flush()
 
 
+FLAGGED_TEXT = {
+    "low": "把握不大：知识库中可能没有直接回答这个问题的条目。",
+    "none": "没有把握：知识库中很可能没有回答这个问题的条目。",
+}
+CONFIDENCE_TEXT = {"high": "较有把握", "low": "把握不大", "none": "没有把握"}
+DEFAULT_REPORT_TO = "请把问题告诉知识库的编写组（可在 kb/config.yaml 的 report_to 中写明联系方式）。"
+
+
 @_command()
 def search(
     query: str = typer.Argument(..., help="要查询的问题，用平常的话说即可，如：被执行人跑了找不到人怎么办"),
@@ -160,12 +168,14 @@ def search(
     if result.rebuilt and not as_json:
         _err(f"（{result.rebuilt}）")
     law_hits = None
-    if laws:
+    # A flagged search leaves the judge with the law itself where statutes are configured.
+    if laws or (result.flagged and result.searched_as):
         from .content.laws import HOW_TO_ADD, search_articles
 
         lib = _library(kbase)
         if lib is None:
-            _err(HOW_TO_ADD)
+            if laws:
+                _err(HOW_TO_ADD)
         else:
             law_hits = search_articles(lib, kbase.analyzer.analyse(query), kbase.segmenter, 5)
     if as_json:
@@ -185,7 +195,11 @@ def search(
         fixed = "，".join(f"“{c['from']}”按“{c['to']}”" for c in result.corrections)
         _out(f"输入的{fixed}检索；是不是要找：“{result.did_you_mean}”？")
     shown = "、".join(result.searched_as) or "（无可检索的词）"
-    _out(f"按“{shown}”检索，共 {result.total} 条结果" + ("，查询过长已截断" if result.truncated else "") + "：")
+    sure = f"，{CONFIDENCE_TEXT[result.confidence]}" if result.results else ""
+    _out(f"按“{shown}”检索，共 {result.total} 条结果{sure}" + ("，查询过长已截断" if result.truncated else "") + "：")
+    if result.flagged and result.results:
+        _out(FLAGGED_TEXT[result.confidence] + "下面列出最接近的条目，请核对后再用。")
+        _out(f"反映问题：{kbase.kb.settings.get('report_to') or DEFAULT_REPORT_TO}")
     if not result.results:
         _out("没有找到相关条目。建议：")
         for s in result.suggestions:
@@ -194,12 +208,13 @@ def search(
         t = kbase.kb.find_topic(h.topic)
         _out("")
         _out(f"{i}. [{h.id}] {h.question}")
-        _out(f"   专题：{t.name if t else h.topic}　得分：{h.score:.2f}" + ("" if h.status == "published" else f"　状态：{h.status}"))
+        _out(f"   专题：{t.name if t else h.topic}" + ("" if h.status == "published" else f"　状态：{h.status}"))
         if h.snippet:
             _out(f"   {_highlight(h.snippet)}")
     if law_hits is not None:
         _out("")
-        _out("—— 相关法条（法规原文检索，与上面的问答分开列出） ——")
+        _out("—— 相关法条（法规原文检索，与上面的问答分开列出） ——" if laws else
+             "—— 可能相关的法条（知识库把握不大，供直接查阅原文） ——")
         if not law_hits:
             _out("  没有找到相关条文。")
         for h in law_hits:
@@ -242,6 +257,11 @@ def show(
     _out("")
     _out(to_text(e.answer))
     _out("")
+    if e.commentary:
+        # A commentary (法答网 batches 1–3) is shown apart from the answer, with its own author.
+        _out("点评意见" + (f"（点评专家：{e.commented_by}）" if e.commented_by else "") + "：")
+        _out(e.commentary)
+        _out("")
     if e.legal_basis:
         _out("法律依据：")
         for c in e.legal_basis:
@@ -342,58 +362,107 @@ def index(
         _out(f"有 {len(manifest['skipped'])} 个文件因错误未编入（运行 qabase check 查看）。")
 
 
+def _cells(text: str) -> int:
+    """Terminal columns of ``text``: CJK and full-width characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _ljust(text: str, width: int) -> str:
+    return text + " " * max(0, width - _cells(text))
+
+
+GOLDEN_SETS = ("golden.tsv", "golden-batch2.tsv")
+
+
 @_command("eval")
 def eval_(
-    file: Optional[Path] = typer.Argument(None, help="黄金问题文件（TSV：query、ids、kind 三列），默认 kb/golden.tsv。"),
-    min_mrr: Optional[float] = typer.Option(None, "--min-mrr", help="MRR@10（不含 typo 类）低于此值时退出码为 1。"),
-    show: int = typer.Option(20, "--show", help="最多列出多少条未排第一的查询。"),
+    file: Optional[Path] = typer.Argument(None, help="只评测这个问题文件（TSV：query、ids、kind 三列）；默认评测 kb/ 中的全部问题集。"),
+    min_mrr: Optional[float] = typer.Option(None, "--min-mrr", help="kb/golden.tsv（或 FILE）的 MRR@10（不含 typo 类）低于此值时退出码为 1。"),
+    show: int = typer.Option(10, "--show", help="每个黄金问题集最多列出多少条未排第一的查询。"),
     as_json: bool = JsonOpt,
 ):
-    """评测检索质量：MRR@10、Recall@1/3/10、nDCG@10，总体、按专题、按查询类型。
+    """评测检索质量，各问题集分开报告。
 
-    并列出正确答案没有排第一的查询及排第一的是哪条，便于补充其他问法或词典。
-    示例：qabase eval；qabase eval my_questions.tsv --min-mrr 0.9 --json
+    黄金问题集（kb/golden.tsv、kb/golden-batch2.tsv）的作者读过条目，用于回归检查：MRR@10、
+    Recall@1/3/10、nDCG@10。盲测集（kb/blind/）的作者没读过条目，是检索质量的主要量尺：只把
+    “完全回答”算作答对，报告 MRR@10、Success@1/3（前 1/3 条中有完全回答）、nDCG@10，按查询
+    类型和专题分列，并报告检索把握度对答不了的问题提示了多少。
+
+    示例：qabase eval；qabase eval --json；qabase eval my_questions.tsv --min-mrr 0.9
     """
     from dataclasses import asdict
 
+    from .search.blind import BlindFormatError
     from .search.evaluate import GoldenFormatError
 
     kbase = _open()
+    kbd = kbase.kb.kb_dir
+    files = [file] if file else [kbd / n for n in GOLDEN_SETS if (kbd / n).exists()]
+    reports = {}
     try:
-        report = kbase.evaluate(file)
-    except (GoldenFormatError, OSError) as e:
+        for f in files:
+            reports[f.name] = kbase.evaluate(f)
+        blind = kbase.evaluate_blind() if not file and (kbd / "blind" / "queries.tsv").exists() else None
+    except (GoldenFormatError, BlindFormatError, OSError) as e:
         _fail(str(e))
     if as_json:
-        _json({"schema_version": 1, **asdict(report)})
+        _json({"schema_version": 1, "engine": kbase.engine,
+               "golden": {n: asdict(r) for n, r in reports.items()}, "blind": blind})
     else:
-        def row(name, m):
-            return (f"{name:<20} {m['queries']:>5} {m['MRR@10']:.3f}  {m['Recall@1']:.3f}  "
-                    f"{m['Recall@3']:.3f}  {m['Recall@10']:.3f}  {m['nDCG@10']:.3f}")
-        _out(f"{'':<20} {'查询数':>4} MRR@10  R@1    R@3    R@10   nDCG@10")
-        _out(row("全部", report.overall))
-        _out(row("不含 typo", report.non_typo))
-        _out("按查询类型：")
-        for k, m in report.by_kind.items():
-            _out(row("  " + k, m))
-        _out("按专题：")
-        for t, m in report.by_topic.items():
-            topic = kbase.kb.find_topic(t)
-            _out(row("  " + (topic.name if topic else t), m))
-        if report.misses:
-            _out(f"正确答案未排第一的查询（{len(report.misses)} 条，列出前 {min(show, len(report.misses))} 条）：")
-            for m in report.misses[:show]:
-                where = f"排第 {m['rank']}" if m["rank"] else "前 10 未出现"
-                _out(f"  [{m['kind']}] {m['query']}　应为 {','.join(m['expected'])}，{where}；排第一的是 {m['first']}")
-        if report.unanswered:
-            _out(f"知识库未覆盖的问题 {len(report.unanswered)} 条（用于校准弱匹配阈值），最高得分："
-                 + "、".join(f"{u['top_score']:.1f}" for u in report.unanswered))
-        if report.calibration:
-            c = report.calibration
-            _out(f"建议的弱匹配阈值（{kbase.engine}）：{c['threshold']}（有答案的问题保留 {c['answered_kept']:.0%}，"
-                 f"未覆盖的问题记入缺口 {c['unanswered_caught']:.0%}）；写入 kb/config.yaml 的 gaps.threshold.{kbase.engine}")
-    if min_mrr is not None and report.non_typo["MRR@10"] < min_mrr:
-        _err(f"MRR@10（不含 typo）为 {report.non_typo['MRR@10']:.3f}，低于 --min-mrr {min_mrr}")
+        for name, report in reports.items():
+            _golden_table(kbase, name, report, show)
+        if blind:
+            _blind_table(kbase, blind)
+    first = reports.get(files[0].name) if files else None
+    if min_mrr is not None and first and first.non_typo["MRR@10"] < min_mrr:
+        _err(f"MRR@10（不含 typo）为 {first.non_typo['MRR@10']:.3f}，低于 --min-mrr {min_mrr}")
         raise typer.Exit(1)
+
+
+def _golden_table(kbase, name, report, show):
+    def row(label, m):
+        return (f"{_ljust(label, 18)} {m['queries']:>5} {m['MRR@10']:.3f}  {m['Recall@1']:.3f}  "
+                f"{m['Recall@3']:.3f}  {m['Recall@10']:.3f}  {m['nDCG@10']:.3f}")
+    _out(f"黄金问题集 kb/{name}（作者读过条目；回归检查）")
+    _out(f"{_ljust('', 18)} {'查询':>4} MRR@10 R@1    R@3    R@10   nDCG@10")
+    _out(row("全部", report.overall))
+    _out(row("不含 typo", report.non_typo))
+    for k, m in report.by_kind.items():
+        _out(row("  " + k, m))
+    for t, m in report.by_topic.items():
+        topic = kbase.kb.find_topic(t)
+        _out(row("  " + (topic.name if topic else t), m))
+    if report.misses and show:
+        _out(f"正确答案未排第一（{len(report.misses)} 条，列出前 {min(show, len(report.misses))} 条）：")
+        for m in report.misses[:show]:
+            where = f"排第 {m['rank']}" if m["rank"] else "前 10 未出现"
+            _out(f"  [{m['kind']}] {m['query']}")
+            _out(f"      应为 {','.join(m['expected'])}，{where}；排第一的是 {m['first']}")
+    _out("")
+
+
+def _blind_table(kbase, b):
+    def row(label, m):
+        return (f"{_ljust(label, 18)} {m['queries']:>5} {m['MRR@10']:.3f}  {m['Success@1']:.3f}  "
+                f"{m['Success@3']:.3f}  {m['nDCG@10']:.3f}")
+    _out(f"盲测集 kb/blind（{b['queries']} 个问题，作者没读过条目；只把完全回答算作答对）")
+    _out(f"{_ljust('', 18)} {'查询':>4} MRR@10 S@1    S@3    nDCG@10")
+    _out(row("有完全回答的", b["answerable"]))
+    _out(row("全部 kb 问题", b["all_kb"]))
+    for k, m in b["by_kind"].items():
+        _out(row("  " + k, m))
+    for t, m in b["by_topic"].items():
+        topic = kbase.kb.find_topic(t)
+        _out(row("  " + (topic.name if topic else t), m))
+    c = b["confidence"]
+    if b.get("kb_without_full_answer") is not None:
+        _out(f"没有条目完全回答的 kb 问题：{b['kb_without_full_answer']:.1%}")
+    if c["unanswerable_flagged"] is not None:
+        _out(f"检索把握度：答不了的 {c['unanswerable']} 个问题中提示了 {c['unanswerable_flagged']:.0%}；"
+             f"第一条即完全回答的 {c['answered_first']} 个问题中误提示 {c['answered_first_flagged']:.0%}")
+    _out("")
 
 
 def _library(kbase):
@@ -562,9 +631,11 @@ def import_(
             raise typer.Exit(1)
         return
     for w in r.warnings:
-        _err(f"警告：{w}")
+        # "第 N 行：…" warnings name the file too, so that each can be found in it.
+        _err(f"警告：{file.name} {w}" if w.startswith("第 ") else f"警告：{w}")
     if r.rejected:
-        _err(f"以下 {len(r.rejected)} 行不能导入：")
+        what = "个问题" if r.format == "fadawang" else "行"
+        _err(f"以下 {len(r.rejected)} {what}不能导入：")
         for x in r.rejected:
             _err(f"  {file.name}:{x.line}: {x.reason}")
     verb = "将新建" if (dry_run or blocked) else "新建"
@@ -572,9 +643,10 @@ def import_(
         _out(f"{verb} {p.id:<9} {p.path.relative_to(kbase.root).as_posix()}　{p.question[:40]}")
     for line, what in r.existing:
         _out(f"第 {line} 行已导入过，跳过（{what}）")
-    _out(f"读取 {r.rows} 行：{verb} {len(r.created)} 条，已存在 {len(r.existing)} 条，不合格 {len(r.rejected)} 行。")
+    _out(r.summary(blocked))
     if blocked:
-        _fail("有不合格的行，没有写入任何文件。改正后重新运行，或加 --skip-invalid 只导入合格的行。")
+        what = "问题" if r.format == "fadawang" else "行"
+        _fail(f"有不合格的{what}，没有写入任何文件。改正后重新运行，或加 --skip-invalid 只导入合格的{what}。")
     if dry_run:
         _out("（试运行，没有写入任何文件。）")
     elif r.created:
@@ -673,7 +745,7 @@ def gaps(
         return
     rows = g.read(kbase)
     if as_json:
-        _json({"schema_version": 1, "log": str(path), "threshold": g.threshold(kbase), "recording": not g.disabled(),
+        _json({"schema_version": 1, "log": str(path), "rule": "confidence", "recording": not g.disabled(),
                "total": sum(r.count for r in rows), "queries": len(rows), "gaps": [r.to_dict() for r in rows[:limit]]})
         return
     if g.disabled():
@@ -681,7 +753,7 @@ def gaps(
     if not rows:
         _out("还没有记录到检索缺口。")
         return
-    _out(f"检索缺口（没有结果或最高得分低于 {g.threshold(kbase):g}），共 {len(rows)} 种查询、{sum(r.count for r in rows)} 次：")
+    _out(f"检索缺口（没有结果或把握不大的检索），共 {len(rows)} 种查询、{sum(r.count for r in rows)} 次：")
     import datetime as dt
 
     def local(stamp: str) -> str:

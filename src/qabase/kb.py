@@ -26,7 +26,8 @@ CONFIG_KEYS = {
     "notice": "随每条结果显示的说明",
     "engine": "检索引擎（whoosh）",
     "duplicate_threshold": "问题相似度达到多少（0–1）时 check 提示重复",
-    "gaps": "检索缺口记录：gaps.threshold.<引擎> 为最高得分低于多少算弱匹配",
+    "report_to": "知识库答不了的问题向谁反映（邮箱或内网链接），检索把握不大时显示",
+    "gaps": "已停用：是否记入检索缺口改由检索把握度决定（kb/confidence.yaml）",
 }
 DEFAULT_NOTICE = "本知识库不是任何法院的正式发布，办案时请以官方发布的法律文本为准。"
 
@@ -81,7 +82,7 @@ class KB:
     def analysis_fingerprint(self) -> str:
         """Changes whenever anything that shapes segmentation or query expansion changes."""
         h = hashlib.sha256()
-        for name in ("userdict.txt", "synonyms.txt", "stopwords.txt", "topics.yaml"):
+        for name in ("userdict.txt", "synonyms.txt", "stopwords.txt", "topics.yaml", "colloquial.yaml"):
             p = self.kb_dir / name
             h.update(name.encode())
             if p.exists():
@@ -185,6 +186,10 @@ def load_kb(root: Path | str | None = None) -> KB:
         Problem(_rel(cpath, root), 1, WARNING, f"未知的设置项：{k}")
         for k in settings if k not in CONFIG_KEYS
     ]
+    if "gaps" in settings:
+        warnings.append(Problem(_rel(cpath, root), 1, WARNING,
+                                "gaps.threshold 已不再使用：检索是否记入缺口，改由检索把握度决定（分界在 kb/confidence.yaml，"
+                                "由 python benchmarks/calibrate.py 校准生成）。请从 config.yaml 删去 gaps 一项"))
 
     userdict = []
     for no, line in _read_lines(kbd / "userdict.txt"):

@@ -190,7 +190,7 @@ def _entry_order(e):
 def record_gap(kbase, result) -> None:
     """Hand the search to the gaps log (qabase.search.gaps) if this installation has one.
 
-    The gaps module decides what counts as a gap (threshold, opt-out); the web only reports
+    The gaps module decides what counts as a gap (confidence, opt-out); the web only reports
     every search to it, and a failure there never costs the judge the answer."""
     try:
         from .search.gaps import record_if_gap
@@ -556,7 +556,7 @@ def serve(kbase: KnowledgeBase, host: str = "127.0.0.1", port: int = 8000, *, st
 def openapi_document() -> dict:
     """The JSON API, described by hand; tests check it against real responses."""
     s = lambda t, **kw: {"type": t, **kw}  # noqa: E731
-    nullable = lambda t: {"type": [t, "null"]}  # noqa: E731
+    nullable = lambda t, **kw: {"type": [t, "null"], **kw}  # noqa: E731
 
     def obj(props):
         return s("object", properties=props, required=list(props))
@@ -585,7 +585,14 @@ def openapi_document() -> dict:
     }
     search_props = {
         "schema_version": s("integer", const=SCHEMA_VERSION), "query": s("string"),
-        "searched_as": s("array", items=s("string")), "total": s("integer"), "filters": s("object"),
+        "searched_as": s("array", items=s("string"), description="检索所用的词，用知识库自己的说法"),
+        "searched_terms": s("array", description="实际检索的每个词：权重与来源（query 输入、part 词中词、synonym 同义词、"
+                                                 "lexicon 口语词表、correction 改正、character 生词的单字、bigram 字二元组）",
+                            items=obj({"text": s("string"), "weight": s("number"), "origin": s("string")})),
+        "confidence": s("string", enum=["high", "low", "none"],
+                        description="知识库回答这个问题的把握：low 或 none 时应提示可能没有直接回答的条目"),
+        "evidence": s("object", description="把握度的依据：coverage、overlap、score"),
+        "total": s("integer"), "filters": s("object"),
         "truncated": s("boolean"),
         "skipped": s("array", items=s("object", properties={"path": s("string"), "line": s("integer"),
                                                               "reason": s("string")})),
@@ -601,6 +608,8 @@ def openapi_document() -> dict:
         "updated": nullable("string"), "published": nullable("string"), "version": nullable("integer"),
         "source": nullable("string"), "asked_by": nullable("string"), "answered_by": nullable("string"),
         "reviewed_by": nullable("string"), "reviewed_at": nullable("string"), "superseded_by": nullable("string"),
+        "commented_by": nullable("string", description="点评专家（法答网早期批次；只在有点评的条目出现）"),
+        "commentary": nullable("string", description="点评意见（只在有点评的条目出现）"),
         "answer": s("string", description="Markdown 原文"), "path": s("string"),
         "articles": s("array", items=obj({"citation": s("string"), "status": nullable("string"),
                                           "text": nullable("string")})),
@@ -639,7 +648,8 @@ def openapi_document() -> dict:
             "SnippetRun": obj({"text": s("string"), "match": s("boolean")}),
             "Hit": obj(hit_props),
             "SearchResult": obj(search_props),
-            "Entry": obj(entry_props),
+            "Entry": s("object", properties=entry_props,
+                       required=[k for k in entry_props if k not in ("commented_by", "commentary")]),
             "Error": obj({"error": obj({"code": s("string"), "message": s("string")})}),
         }},
     }

@@ -1,13 +1,15 @@
-"""Bringing existing Q&A collections in: CSV, JSON, JSONL, and the layout in which the Supreme
-People's Court publishes 法答网精选答问.
+"""Bringing existing Q&A collections in: CSV, JSON, JSONL, and 法答网精选答问 batches (read by
+``fadawang``).
 
 Every row is read and validated before anything is written; then each new entry is written
-atomically as a draft with the next free id of its topic. Each imported entry records an
-``import_key`` (a hash of its question and answer), so importing the same file again finds
-its rows already present and writes nothing.
+as a draft with the next free id of its topic, created exclusively so that two imports (or an
+import and ``qabase new``) running at once can never overwrite each other's files. Each
+imported entry records an ``import_key`` (a hash of its question and answer), so importing the
+same file again finds its rows already present and writes nothing.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -16,11 +18,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import QabaseError, rel
+from ..errors import QabaseError, os_reason, rel
+# The 法答网 reader lives in its own module; its names are re-exported for callers of this one.
+from .fadawang import FadawangBatch, FadawangQuestion, parse_fadawang, person  # noqa: F401
 
 FIELDS = ("question", "answer", "topic", "aliases", "tags", "legal_basis", "source",
-          "asked_by", "answered_by", "reviewed_by")
+          "asked_by", "answered_by", "commented_by", "commentary", "reviewed_by")
 LIST_FIELDS = ("aliases", "tags", "legal_basis")
+PEOPLE_FIELDS = ("asked_by", "answered_by", "commented_by", "reviewed_by")
 # Column names understood without --map, besides the field names themselves.
 LABELS = {
     "question": ("问题", "问", "提问"),
@@ -32,11 +37,17 @@ LABELS = {
     "source": ("来源",),
     "asked_by": ("提问人", "咨询人"),
     "answered_by": ("答复人", "答疑专家", "答疑人"),
+    "commented_by": ("点评专家", "点评人"),
+    "commentary": ("点评意见", "点评"),
     "reviewed_by": ("审核人",),
 }
 FORMATS = ("csv", "tsv", "json", "jsonl", "fadawang")
 STATUSES = ("draft", "review")
 MAX_FILE = 50_000_000
+# Invisible characters that make an entry unreadable for ``qabase check`` (NUL) or for YAML
+# (the other C0 and C1 controls); tab, newline and carriage return are text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL_NAMES = {0: "空字符 NUL", 0x1b: "ESC", 0x7f: "DEL", 0x0b: "垂直制表符", 0x0c: "换页符"}
 
 
 class ImportFailed(QabaseError):
@@ -61,6 +72,9 @@ class Planned:
     path: Path
     text: str
     import_key: str
+    fields: dict = field(default_factory=dict, repr=False)  # to re-render under another id
+    body: str = field(default="", repr=False)
+    extra: dict = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -75,10 +89,30 @@ class ImportResult:
     written: bool = False
     dry_run: bool = False
 
+    def summary(self, blocked: bool = False) -> str:
+        """The closing count every import prints: found, imported, skipped and why."""
+        verb = "将新建" if (self.dry_run or blocked) else "新建"
+        found, each = ("找到", "个问题") if self.format == "fadawang" else ("读取", "行")
+        unit = "个" if self.format == "fadawang" else "行"
+        text = f"{found} {self.rows} {each}：{verb} {len(self.created)} 条，已存在 {len(self.existing)} 条，" \
+               f"不合格 {len(self.rejected)} {unit}"
+        why = []
+        if self.existing:
+            why.append(f"{len(self.existing)} {unit}以前已导入过")
+        if self.rejected:
+            why.append(f"{len(self.rejected)} {unit}不合格（原因见上）")
+        if why:
+            text += f"；跳过 {len(self.existing) + len(self.rejected)} {unit}：{'，'.join(why)}"
+        if blocked and self.created:
+            text += f"；因为有不合格的{'问题' if unit == '个' else '行'}，其余 {len(self.created)} 条也没有写入"
+        return text + "。"
+
     def to_dict(self, root=None) -> dict:
         return {
             "schema_version": 1, "file": str(self.file), "format": self.format, "rows": self.rows,
             "written": self.written, "dry_run": self.dry_run,
+            "counts": {"found": self.rows, "created": len(self.created), "existing": len(self.existing),
+                       "rejected": len(self.rejected), "warnings": len(self.warnings)},
             "created": [{"line": p.line, "id": p.id, "topic": p.topic, "question": p.question,
                          "path": rel(p.path, root)} for p in self.created],
             "existing": [{"line": line, "id": what} for line, what in self.existing],
@@ -115,27 +149,136 @@ def existing_keys(kb) -> dict[str, str]:
 
 
 # -- reading files ------------------------------------------------------------------------------
+def _check_path(path: Path) -> None:
+    """Say what is wrong with the path itself before guessing a format from its name."""
+    try:
+        if path.is_dir():
+            raise ImportFailed(f"{path} 是目录，不是文件；请给出要导入的文件，如 {path / '第五批.md'}")
+        if not path.exists():
+            raise ImportFailed(f"找不到文件：{path}")
+    except OSError as e:
+        raise ImportFailed(f"无法读取 {path}：{os_reason(e)}") from None
+
+
+def _utf16(raw: bytes) -> str | None:
+    """"UTF-16-LE" or "UTF-16-BE" when ``raw`` reads as sensible text in it, else None.
+
+    Sensible: nearly every character is a line break, ASCII, CJK or its punctuation. UTF-8
+    or GB18030 bytes read as UTF-16 land all over the code space and never pass."""
+    head = raw[:4000] if len(raw) % 2 == 0 else raw[:3999]
+    if len(head) < 8:
+        return None
+    for name in ("utf-16-le", "utf-16-be"):
+        try:
+            text = head.decode(name)
+        except UnicodeDecodeError:
+            continue
+        good = sum(1 for ch in text if ch in "\r\n\t" or " " <= ch <= "~" or "\u3000" <= ch <= "\u303f"
+                   or "\u4e00" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" or "\u2000" <= ch <= "\u206f")
+        if good >= 0.95 * len(text):
+            return name.upper()
+    return None
+
+
 def _read_text(path: Path, encoding: str) -> str:
+    name = path.name
     try:
         size = path.stat().st_size
         if size > MAX_FILE:
-            raise ImportFailed(f"{path} 过大（{size} 字节），请拆分后导入。")
+            raise ImportFailed(f"{name} 过大（{size} 字节），请拆分后导入。")
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ImportFailed(f"找不到文件：{path}") from None
     except IsADirectoryError:
-        raise ImportFailed(f"{path} 是目录，请给出文件。") from None
+        raise ImportFailed(f"{path} 是目录，不是文件；请给出要导入的文件。") from None
     except OSError as e:
-        raise ImportFailed(f"无法读取 {path}：{e.strerror or e}") from None
-    enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+        raise ImportFailed(f"无法读取 {path}：{os_reason(e)}") from None
+    if not raw:
+        raise ImportFailed(f"{name} 是空文件（0 字节），没有可导入的内容；请确认文件已完整保存或下载。")
     try:
-        return raw.decode(enc)
+        codec = codecs.lookup(encoding).name
     except LookupError:
-        raise ImportFailed(f"未知的编码：{encoding}") from None
+        raise ImportFailed(f"未知的编码：{encoding}（常用的有 utf-8、gb18030、utf-16）") from None
+    wide = codec.startswith(("utf-16", "utf-32"))
+    if not wide:
+        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            raise ImportFailed(f"{name} 是 UTF-16 编码（文件开头有 UTF-16 的字节顺序标记），按 {encoding} 无法读取；"
+                               "请加 --encoding utf-16，或把文件另存为 UTF-8。")
+    utf8 = codec == "utf-8"
+    guess = None if wide else _utf16(raw)
+    if guess and (b"\x00" in raw or not _decodes(raw, "utf-8-sig" if utf8 else encoding)):
+        raise ImportFailed(f"{name} 看起来是 UTF-16 编码（没有字节顺序标记，按 {guess} 可以读通），按 {encoding} 无法读取；"
+                           f"请加 --encoding {guess.lower()}，或把文件另存为 UTF-8。")
+    try:
+        text = raw.decode("utf-8-sig" if utf8 else encoding)
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
-        raise ImportFailed(f"{path.name} 第 {line} 行不是 {encoding} 编码；Excel 导出的 CSV 常是 GBK，"
-                           "可加 --encoding gb18030") from None
+        if e.end >= len(raw) and e.reason in ("unexpected end of data", "incomplete multibyte sequence"):
+            raise ImportFailed(f"{name} 的末尾被截断（第 {line} 行）：最后一个字符只有一部分字节（按 {encoding} 读取），"
+                               "文件可能没有完整复制或下载；请重新获取完整的文件。") from None
+        what = f"按 {encoding} 读取 {name} 失败：第 {line} 行有不是 {encoding} 编码的字节（{raw[e.start:e.end][:4].hex(' ')}）"
+        if utf8:
+            try:
+                raw.decode("gb18030")
+                hint = "。文件可能是 GBK/GB18030 编码（Excel 导出的 CSV 常是这样），可加 --encoding gb18030"
+            except UnicodeDecodeError:
+                hint = "。它也不是 GB18030 编码，文件可能已损坏或不是文本文件"
+        else:
+            try:
+                raw.decode("utf-8-sig")
+                hint = "。文件是 UTF-8 编码，请去掉 --encoding（默认按 utf-8 读取）"
+            except UnicodeDecodeError:
+                hint = "。它也不是 UTF-8 编码，文件可能已损坏或不是文本文件"
+        raise ImportFailed(what + hint) from None
+    if not utf8 and not wide and _is_utf8(raw):
+        # GB18030 decodes most UTF-8 without an error, into mojibake; a file that is valid
+        # UTF-8 with Chinese text in it is UTF-8.
+        raise ImportFailed(f"{name} 是 UTF-8 编码，但指定了 --encoding {encoding}：按 {encoding} 读取会得到乱码。"
+                           "请去掉 --encoding（默认按 utf-8 读取）。")
+    if not text.lstrip("\ufeff").strip():
+        raise ImportFailed(f"{name} 只有空白（{len(raw)} 字节），没有可导入的内容。")
+    return text
+
+
+def _decodes(raw: bytes, encoding: str) -> bool:
+    try:
+        raw.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return False
+    return sum(1 for ch in text if ord(ch) > 0x7f) >= 4
+
+
+def clean_controls(text: str, name: str, warnings: list[str]) -> str:
+    """Remove control characters, saying on which lines; refuse a file that is mostly NULs.
+
+    They are invisible, no one means to import them, and a NUL in an entry makes ``qabase
+    check`` fail for the whole knowledge base, which blocks publishing."""
+    if not _CONTROL.search(text):
+        return text
+    nuls = text.count("\x00")
+    if nuls > max(16, len(text) // 100):
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise ImportFailed(f"{name} 含有 {nuls} 个空字符（\\0，从第 {line} 行起），不像文本文件；"
+                           "如果它是 UTF-16 编码，请加 --encoding utf-16，否则请另存为 UTF-8 文本。")
+    found: dict[int, set[str]] = {}
+    for no, line in enumerate(text.split("\n"), 1):
+        for m in _CONTROL.finditer(line):
+            code = ord(m.group(0))
+            found.setdefault(no, set()).add(f"U+{code:04X}" + (f"（{_CONTROL_NAMES[code]}）" if code in _CONTROL_NAMES else ""))
+    shown = list(found.items())[:10]
+    for no, names in shown:
+        warnings.append(f"第 {no} 行：含有控制字符 {'、'.join(sorted(names))}，已删除（它们不可见，留在条目里会使 qabase check 报错）")
+    if len(found) > len(shown):
+        warnings.append(f"另有 {len(found) - len(shown)} 行含有控制字符，也已删除")
+    return _CONTROL.sub("", text)
 
 
 def detect_format(path: Path) -> str:
@@ -179,7 +322,16 @@ def _csv_rows(text: str, delimiter: str):
     except csv.Error as e:
         raise ImportFailed(f"CSV 第 {reader.line_num} 行格式错误：{e}") from None
     if header is None:
-        raise ImportFailed("文件是空的：没有表头。")
+        raise ImportFailed("文件里没有内容：连表头也没有。")
+    # The lenient reader takes an unclosed quote as running to the end of the file; a strict
+    # one tells that apart, and it almost always means the file was cut off.
+    try:
+        for _ in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as e:
+        if "unexpected end of data" in str(e):
+            raise ImportFailed(f"CSV 第 {line} 行起的引号一直没有闭合，到文件末尾为止：文件似乎被截断，"
+                               "或单元格里少了一个引号。") from None
     return header, rows, rejected
 
 
@@ -188,11 +340,14 @@ def _json_rows(text: str):
     dec = json.JSONDecoder()
     s = text.lstrip("\ufeff")
     pos = _skip_ws(s, 0)
+    end_of_text = len(s.rstrip())
 
     def line_at(i):
         return s.count("\n", 0, i) + 1
 
-    def fail(i, msg):
+    def fail(i, msg, cut=False):
+        if cut or i >= end_of_text:
+            raise ImportFailed(f"JSON 在第 {line_at(i)} 行意外结束（{msg}）：文件似乎被截断，缺少结尾的 ] 或 }}")
         raise ImportFailed(f"JSON 第 {line_at(i)} 行：{msg}")
 
     if pos >= len(s) or s[pos] != "[":
@@ -205,7 +360,8 @@ def _json_rows(text: str):
         try:
             obj, end = dec.raw_decode(s, pos)
         except json.JSONDecodeError as e:
-            fail(e.pos, f"不是有效的 JSON（{e.msg}）")
+            # An unterminated string runs to the end of the text: the file stops inside it.
+            fail(e.pos, f"不是有效的 JSON（{e.msg}）", cut=e.msg.startswith("Unterminated string"))
         if isinstance(obj, dict):
             rows.append((line_at(pos), obj))
         else:
@@ -229,13 +385,15 @@ def _skip_ws(s: str, i: int) -> int:
 
 def _jsonl_rows(text: str):
     rows, rejected = [], []
-    for no, line in enumerate(text.lstrip("\ufeff").splitlines(), 1):
+    lines = text.lstrip("\ufeff").splitlines()
+    for no, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
-            rejected.append(Rejected(no, f"不是有效的 JSON（{e.msg}，第 {e.colno} 列）"))
+            cut = "；这是最后一行且没有换行结尾，文件似乎被截断" if no == len(lines) and not text.endswith("\n") else ""
+            rejected.append(Rejected(no, f"不是有效的 JSON（{e.msg}，第 {e.colno} 列）{cut}"))
             continue
         if not isinstance(obj, dict):
             rejected.append(Rejected(no, "每行应是一个对象（{\"question\": …, \"answer\": …}）"))
@@ -323,11 +481,15 @@ def _clean_row(raw: dict, columns: dict[str, str]) -> tuple[dict, str | None]:
     return out, None
 
 
+def _paragraphs(value) -> str:
+    return (value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
 def _validate(values: dict, kb, default_topic) -> tuple[dict, str | None]:
     from ..content.citations import CitationSyntaxError, parse_citation
 
     question = " ".join((values.get("question") or "").split())
-    answer = (values.get("answer") or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    answer = _paragraphs(values.get("answer"))
     if not question:
         return {}, "问题（question）为空"
     if not answer:
@@ -351,10 +513,31 @@ def _validate(values: dict, kb, default_topic) -> tuple[dict, str | None]:
     clean = {"question": question, "answer": answer, "topic": topic}
     for key in ("aliases", "tags", "legal_basis"):
         clean[key] = values.get(key, [])
-    for key in ("source", "asked_by", "answered_by", "reviewed_by"):
+    for key in ("source", *PEOPLE_FIELDS):
         v = " ".join((values.get(key) or "").split())
         clean[key] = v or None
+    clean["commentary"] = _paragraphs(values.get("commentary")) or None
     return clean, None
+
+
+def _with_commentary(text: str, extra: dict) -> str:
+    """Put the commentary fields right after ``answered_by``, where a reader looks for who
+    said what. (They are not in workflow.FIELD_ORDER: only imports write them.)"""
+    from .workflow import yaml_scalar
+
+    present = {k: v for k, v in extra.items() if v}
+    if not present:
+        return text
+    lines = text.split("\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith("answered_by:")) + 1
+    lines[at:at] = [f"{k}: {yaml_scalar(v)}" for k, v in present.items()]
+    return "\n".join(lines)
+
+
+def _render(fields: dict, body: str, extra: dict) -> str:
+    from .workflow import render_entry
+
+    return _with_commentary(render_entry(fields, body), extra)
 
 
 def _plan(kbase, rows, result: ImportResult, status: str, default_source: str | None) -> None:
@@ -396,8 +579,10 @@ def _plan(kbase, rows, result: ImportResult, status: str, default_source: str | 
             asked_by=row["asked_by"], answered_by=row["answered_by"], reviewed_by=row["reviewed_by"],
             import_key=key,
         )
-        text = authoring.render_entry(fields, row["answer"])
-        result.created.append(Planned(line, eid, topic.slug, row["question"], path, text, key))
+        extra = {"commented_by": row["commented_by"], "commentary": row["commentary"]}
+        text = _render(fields, row["answer"], extra)
+        result.created.append(Planned(line, eid, topic.slug, row["question"], path, text, key,
+                                      fields, row["answer"], extra))
         for d in matcher.match([row["question"], *row["aliases"]], limit, eid):
             where = "（同一文件中将新建的条目）" if d.b_id in planned else ""
             result.warnings.append(f"第 {line} 行：{d.message()}{where}")
@@ -406,15 +591,30 @@ def _plan(kbase, rows, result: ImportResult, status: str, default_source: str | 
             matcher.add(eid, text)
 
 
-def _write(result: ImportResult) -> None:
-    from ..search.storage import atomic_write
+def _write(kbase, result: ImportResult) -> None:
+    """Create every planned file exclusively. A number taken meanwhile (by a process that did
+    not wait for the lock, or a file added by hand) moves the entry to the next free one: its
+    text is rendered again under that id, and the result reports the id actually written."""
+    from . import workflow as authoring
 
-    for p in result.created:
-        if p.path.exists():
-            raise ImportFailed(f"{p.path} 已存在，未覆盖；请运行 qabase check 检查编号后重新导入。")
-    for p in result.created:
-        p.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(p.path, p.text.encode("utf-8"))
+    kb = kbase.kb
+    written = []
+    try:
+        for p in result.created:
+            p.path.parent.mkdir(parents=True, exist_ok=True)
+            while not authoring.create_exclusive(p.path, p.text.encode("utf-8")):
+                prefix = p.id.rsplit("-", 1)[0]
+                nums = authoring.used_numbers(kb, prefix) | {int(x.id.rsplit("-", 1)[1]) for x in result.created
+                                                              if x.id.startswith(prefix + "-")}
+                eid = f"{prefix}-{max(nums, default=0) + 1:03d}"
+                p.fields["id"] = eid
+                p.id, p.path = eid, p.path.with_name(f"{eid}.md")
+                p.text = _render(p.fields, p.body, p.extra)
+            written.append(p)
+    except OSError as e:
+        done = "、".join(x.id for x in written) or "无"
+        raise ImportFailed(f"写入 {rel(p.path, kb.root)} 失败：{os_reason(e)}。已写入的条目：{done}；"
+                           "解决问题后重新运行同一命令，已写入的会被识别为已存在、不会重复导入。") from None
     result.written = True
 
 
@@ -423,25 +623,34 @@ def import_file(kbase, path: Path | str, *, fmt: str | None = None, topic: str |
                 source: str | None = None, dry_run: bool = False, skip_invalid: bool = False) -> ImportResult:
     """Import ``path`` into the knowledge base. Nothing is written when any row is rejected
     (unless ``skip_invalid``) or when ``dry_run``."""
+    from . import workflow as authoring
+
     path = Path(path)
+    _check_path(path)
     fmt = (fmt or detect_format(path)).lower()
     if fmt not in FORMATS:
         raise ImportFailed(f"未知格式：{fmt}（可用：{' | '.join(FORMATS)}）")
     if status not in STATUSES:
         raise ImportFailed(f"导入的条目只能是 draft 或 review，不能是 {status}：发布要经过 qabase publish。")
     default_topic = kbase.kb.topic(topic) if topic else None
+    if fmt == "fadawang" and default_topic is None:
+        raise ImportFailed("导入法答网答问要用 --topic 指定专题，如 --topic procedure-linkage")
     text = _read_text(path, encoding)
     result = ImportResult(file=path, format=fmt, dry_run=dry_run)
+    text = clean_controls(text, path.name, result.warnings)
 
     if fmt == "fadawang":
-        if default_topic is None:
-            raise ImportFailed("导入法答网答问要用 --topic 指定专题，如 --topic procedure-linkage")
         parsed = parse_fadawang(text)
-        result.warnings += parsed.warnings
-        result.rejected += parsed.rejected
-        raw_rows = [(q.line, {"question": q.question, "answer": q.answer, "asked_by": q.asked_by,
-                              "answered_by": q.answered_by, "source": f"{parsed.title}，问题{q.number}"})
-                    for q in parsed.questions]
+        result.warnings += [f"第 {line} 行：{msg}" for line, msg in parsed.warnings]
+        result.rejected += [Rejected(line, reason) for line, reason in parsed.rejected]
+        if not parsed.questions and not parsed.rejected:
+            raise ImportFailed(f"{path.name} 里没有找到“## 问题N：”开头的问题；这不是法答网精选答问的格式。")
+        raw_rows = []
+        for q in parsed.questions:
+            src = f"{parsed.title}，问题{q.number}" + "".join(f"；{n}" for n in q.notes)
+            raw_rows.append((q.line, {"question": q.question, "answer": q.answer, "asked_by": q.asked_by,
+                                      "answered_by": q.answered_by, "commented_by": q.commented_by,
+                                      "commentary": q.commentary, "source": src}))
         columns = {k: k for k in FIELDS}
     else:
         maps = mapping if isinstance(mapping, dict) else parse_map(mapping)
@@ -476,131 +685,15 @@ def import_file(kbase, path: Path | str, *, fmt: str | None = None, topic: str |
         values["line"] = line
         rows.append(values)
     result.rejected.sort(key=lambda r: r.line)
-    _plan(kbase, rows, result, status, source or f"导入自 {path.name}")
-    if dry_run or (result.rejected and not skip_invalid):
+    if dry_run:
+        _plan(kbase, rows, result, status, source or f"导入自 {path.name}")
         return result
-    _write(result)
+    # Deciding which rows are new and which numbers are free, then writing, is one step under
+    # the entries lock: otherwise two imports at once both see the same free numbers, or both
+    # see a row as new and import it twice.
+    with authoring.entries_lock(kbase.kb):
+        _plan(kbase, rows, result, status, source or f"导入自 {path.name}")
+        if result.rejected and not skip_invalid:
+            return result
+        _write(kbase, result)
     return result
-
-
-# -- 法答网精选答问 ---------------------------------------------------------------------------------
-_TITLE = re.compile(r"^#\s+(.+?)\s*$")
-_QUESTION = re.compile(r"^##\s*问题\s*([0-9０-９一二三四五六七八九十百零〇]+)\s*[：:]?\s*(.*)$")
-_ANSWER = re.compile(r"^(答疑意见|点评意见)\s*[：:]\s*(.*)$")
-_ASKER = re.compile(r"^(咨询人|提问人)\s*[：:]\s*(.*)$")
-_ANSWERER = re.compile(r"^(答疑专家|点评专家|答疑人)\s*[：:]\s*(.*)$")
-_TRAILER = re.compile(r"^责任编辑\s*[：:]")
-_SPACES = re.compile(r"[\s\u00a0\u3000\u2002\u2003\u2009\u200b]+")
-
-
-@dataclass
-class FadawangQuestion:
-    number: str
-    line: int
-    question: str
-    answer: str
-    asked_by: str | None
-    answered_by: str | None
-
-
-@dataclass
-class FadawangBatch:
-    title: str
-    questions: list[FadawangQuestion]
-    rejected: list[Rejected]
-    warnings: list[str]
-
-
-def person(text: str) -> str:
-    """``单位<U+00A0 and spaces>姓<spaces>名`` → ``单位 姓名``.
-
-    The unit ends at the first run of blanks holding a U+00A0 (or at the first run of blanks
-    when there is none); the blanks inside the name are typesetting and dropped."""
-    text = text.replace("\u3000", " ").strip(" \u00a0\t")
-    runs = list(re.finditer(r"[ \t\u00a0]+", text))
-    if not runs:
-        return text
-    cut = next((r for r in runs if "\u00a0" in r.group(0)), runs[0])
-    unit, name = text[: cut.start()], text[cut.end():]
-    name = re.sub(r"[ \t\u00a0]+", "", name)
-    return f"{unit} {name}" if name else unit
-
-
-def parse_fadawang(text: str) -> FadawangBatch:
-    """Split one published batch into questions. A question starts at ``## 问题N：``; its answer
-    starts at ``答疑意见：`` (or ``点评意见：``) and runs over the following unprefixed paragraphs;
-    who asked and who answered come from ``咨询人``/``提问人`` and ``答疑专家``/``点评专家``/``答疑人``;
-    ``责任编辑：`` ends the batch."""
-    title = ""
-    questions: list[FadawangQuestion] = []
-    rejected: list[Rejected] = []
-    warnings: list[str] = []
-    cur = None
-
-    def close():
-        nonlocal cur
-        if cur is None:
-            return
-        q = "".join(cur["question"]).strip()  # a question broken over lines is one Chinese sentence
-        answer = "\n\n".join(cur["answer"]).strip()
-        if not q:
-            rejected.append(Rejected(cur["line"], f"问题{cur['number']}：问题原文为空"))
-        elif not cur["answer_seen"] or not answer:
-            rejected.append(Rejected(cur["line"], f"问题{cur['number']}：没有找到答疑意见（应以“答疑意见：”开头）"))
-        else:
-            if not cur["answered_by"]:
-                warnings.append(f"第 {cur['line']} 行：问题{cur['number']} 没有答疑专家（答疑专家：/点评专家：/答疑人：）")
-            questions.append(FadawangQuestion(cur["number"], cur["line"], q, answer,
-                                              cur["asked_by"], cur["answered_by"]))
-        cur = None
-
-    for no, raw in enumerate(text.lstrip("\ufeff").splitlines(), 1):
-        line = raw.strip(" \t\u00a0\u3000\ufeff")
-        if not line:
-            continue
-        if _TRAILER.match(line):
-            close()
-            break
-        m = _QUESTION.match(line)
-        if m:
-            close()
-            number = m.group(1).translate(str.maketrans("０１２３４５６７８９", "0123456789"))
-            cur = {"number": number, "line": no, "question": [_SPACES.sub(" ", m.group(2)).strip()] if m.group(2).strip() else [],
-                   "answer": [], "answer_seen": False, "asked_by": None, "answered_by": None}
-            continue
-        m = _TITLE.match(line)
-        if m and cur is None:
-            title = title or _SPACES.sub(" ", m.group(1)).strip()
-            continue
-        if cur is None:
-            continue  # an introduction before the first question is not part of any entry
-        m = _ASKER.match(line)
-        if m:
-            cur["asked_by"] = person(m.group(2)) or None
-            continue
-        m = _ANSWERER.match(line)
-        if m:
-            cur["answered_by"] = person(m.group(2)) or None
-            continue
-        m = _ANSWER.match(line)
-        if m:
-            cur["answer_seen"] = True
-            if m.group(2).strip():
-                cur["answer"].append(_SPACES.sub(" ", m.group(2)).strip())
-            continue
-        text_line = _SPACES.sub(" ", line).strip()
-        if cur["answer_seen"]:
-            cur["answer"].append(text_line)
-        else:
-            cur["question"].append(text_line)
-    close()
-    if not title:
-        warnings.append("第 1 行：没有“# ”标题，来源只记为“法答网精选答问”")
-        title = "法答网精选答问"
-    if not questions and not rejected:
-        raise ImportFailed("没有找到“## 问题N：”开头的问题；这不是法答网精选答问的格式。")
-    numbers = [q.number for q in questions]
-    dup = sorted({n for n in numbers if numbers.count(n) > 1})
-    if dup:
-        warnings.append(f"问题编号重复：{'、'.join(dup)}")
-    return FadawangBatch(title, questions, rejected, warnings)

@@ -24,7 +24,7 @@ from .workflow import _check_rewritten, set_fields
 CHANGELOG_DIR = "changelog"
 # The parts of an entry a reader sees, in the order a changelog names them.
 PARTS = (("question", "问题"), ("aliases", "其他问法"), ("tags", "标签"), ("legal_basis", "法律依据"),
-         ("answer", "答复"), ("topic", "专题"))
+         ("answer", "答复"), ("topic", "专题"), ("commented_by", "点评专家"), ("commentary", "点评意见"))
 
 
 class PublishRefused(QabaseError):
@@ -32,9 +32,15 @@ class PublishRefused(QabaseError):
 
 
 def _reader_view(entry) -> dict:
-    return {"topic": entry.topic, "question": entry.question, "aliases": list(entry.aliases),
+    view = {"topic": entry.topic, "question": entry.question, "aliases": list(entry.aliases),
             "tags": list(entry.tags), "legal_basis": list(entry.legal_basis),
             "answer": entry.answer.replace("\r\n", "\n").strip()}
+    # Commentary (法答网 点评) is read too; only entries that have it hash it, so the
+    # recorded hashes of every other entry stay valid.
+    for key in ("commented_by", "commentary"):
+        if getattr(entry, key, None):
+            view[key] = getattr(entry, key)
+    return view
 
 
 def content_hash(entry) -> str:
@@ -52,11 +58,11 @@ def what_changed(old, new) -> list[str]:
     a, b = _reader_view(old), _reader_view(new)
     out = []
     for key, name in PARTS:
-        if a[key] == b[key]:
+        if a.get(key) == b.get(key):
             continue
         if key == "legal_basis":
             added = [c for c in b[key] if c not in a[key]]
-            removed = [c for c in a[key] if c not in b[key]]
+            removed = [c for c in a[key] if c not in b[key]]  # noqa: E501
             bits = ([f"增加{'、'.join(added)}"] if added else []) + ([f"删去{'、'.join(removed)}"] if removed else [])
             out.append(f"{name}（{'；'.join(bits) or '顺序调整'}）")
         else:

@@ -24,6 +24,7 @@ FIELD_ORDER = (
 LIST_KEYS = ("aliases", "tags", "legal_basis")
 SCAFFOLD_BODY = "**结论**：\n\n**依据**：\n\n**操作步骤**：\n1. \n"
 
+
 # -- writing entries -------------------------------------------------------------------------
 def yaml_scalar(value) -> str:
     """One YAML scalar as it should appear after ``key: `` — plain when that reads back as the
@@ -96,6 +97,104 @@ def next_id(kb, topic, taken: set[int] | None = None) -> str:
     return f"{topic.prefix}-{n:03d}"
 
 
+# -- allocating ids safely ---------------------------------------------------------------------
+# Allocating an id is "find the highest number in use, write the next one". Two processes
+# doing that at once (two imports, an import and `qabase new`) both find the same number, so
+# allocating and writing happen under an advisory lock on qa_entries/ itself (no lock file to
+# leave behind or commit), and every file is created exclusively, never replaced: a number
+# taken by someone who did not wait for the lock makes the writer move on instead of
+# overwriting. Either measure alone would do on a good day; together they also cover a
+# filesystem without locks and an editor creating files by hand.
+LOCK_WAIT = 120.0
+
+
+class entries_lock:
+    """``with entries_lock(kb): …`` holds the qa_entries/ lock (waiting up to ``wait`` s)."""
+
+    def __init__(self, kb, wait: float = LOCK_WAIT):
+        self.dir = kb.entries_dir
+        self.wait = wait
+        self.fd = None
+
+    def __enter__(self):
+        import os
+        import time
+
+        try:
+            import fcntl
+        except ImportError:  # Windows: no flock; exclusive creation still prevents overwriting
+            return self
+        self.dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.fd = os.open(self.dir, os.O_RDONLY)
+        except OSError:
+            return self  # a directory that cannot be opened cannot be locked; see above
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(self.fd)
+                    self.fd = None
+                    raise QabaseError(f"另一个 qabase 进程正在新建或导入条目，等了 {self.wait:.0f} 秒仍未结束；"
+                                      "请稍后再试。") from None
+                time.sleep(0.05)
+            except OSError:
+                return self  # e.g. a network filesystem without flock
+
+    def __exit__(self, *exc):
+        import os
+
+        if self.fd is not None:
+            os.close(self.fd)  # closing the descriptor releases the lock
+            self.fd = None
+
+
+def create_exclusive(path: Path, data: bytes) -> bool:
+    """Create ``path`` with ``data``, durably; False, touching nothing, if it already exists.
+
+    The text is written and fsynced under a temporary name (by atomic_write, like every
+    write), then hard-linked into place: linking fails if the name is taken, and a reader
+    never sees half a file. Where hard links are not supported the temporary file is renamed
+    into place after a check that the name is free, which the entries lock makes safe
+    against other qabase processes."""
+    import errno
+    import os
+    import secrets
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
+    atomic_write(tmp, data)
+    try:
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        except OSError as e:
+            if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EXDEV, errno.EMLINK):
+                raise
+            if path.exists():
+                return False
+            os.replace(tmp, path)
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+    try:  # the new name itself must survive a power cut, not only the file's bytes
+        fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return True  # Windows cannot open a directory; its metadata writes are durable enough
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return True
+
+
 @dataclass
 class NewEntry:
     id: str
@@ -104,24 +203,31 @@ class NewEntry:
 
 
 def new_entry(kbase, topic: str, question: str | None = None) -> NewEntry:
-    """Scaffold ``qa_entries/<topic>/<next id>.md`` as a draft with every field in place."""
+    """Scaffold ``qa_entries/<topic>/<next id>.md`` as a draft with every field in place.
+
+    The number is allocated and the file created under the entries lock, exclusively: two
+    ``qabase new`` (or a new and an import) at once get different ids."""
     from ..content import duplicates
 
     t = kbase.kb.topic(topic)
     question = " ".join((question or "").split())
-    eid = next_id(kbase.kb, t)
-    path = kbase.kb.entries_dir / t.slug / f"{eid}.md"
-    if path.exists():  # only if a file's name and its id disagree; never overwrite
-        raise QabaseError(f"{rel(path, kbase.root)} 已存在，请先运行 qabase check 检查编号。")
+    loaded = kbase.load_entries() if question else None
     fields = {key: None for key in FIELD_ORDER if key != "import_key"}
-    fields.update(id=eid, topic=t.slug, question=question, status="draft",
-                  aliases=[], tags=[], legal_basis=[])
+    fields.update(topic=t.slug, question=question, status="draft", aliases=[], tags=[], legal_basis=[])
+    folder = kbase.kb.entries_dir / t.slug
+    folder.mkdir(parents=True, exist_ok=True)
+    tried: set[int] = set()
+    with entries_lock(kbase.kb):
+        while True:
+            eid = next_id(kbase.kb, t, tried)
+            path = folder / f"{eid}.md"
+            fields["id"] = eid
+            if create_exclusive(path, render_entry(fields, SCAFFOLD_BODY).encode("utf-8")):
+                break
+            tried.add(int(eid.rsplit("-", 1)[1]))  # taken meanwhile: try the next number
     dups = []
     if question:
-        loaded = kbase.load_entries()
         dups = duplicates.similar_to([question], loaded.entries, duplicates.threshold(kbase.kb), eid)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, render_entry(fields, SCAFFOLD_BODY).encode("utf-8"))
     return NewEntry(eid, path, dups)
 
 

@@ -24,7 +24,7 @@ KNOWN_FIELDS = {
     "updated": "更新日期", "legal_basis": "法律依据", "aliases": "其他问法", "tags": "标签",
     "source": "来源", "version": "版本", "published": "发布日期", "asked_by": "提问人",
     "answered_by": "答复人", "reviewed_by": "审核人", "reviewed_at": "审核日期", "superseded_by": "被替代为",
-    "import_key": "导入标识",
+    "import_key": "导入标识", "commented_by": "点评专家", "commentary": "点评意见",
 }
 ID_RE = re.compile(r"^[a-z]+-\d{3,}$")
 MAX_BYTES = 1_000_000
@@ -50,6 +50,11 @@ class Entry:
     source: str | None = None
     asked_by: str | None = None
     answered_by: str | None = None
+    # 法答网 batches 1–3: an expert's commentary on the answer, and who wrote it. Kept apart
+    # from the answer and from answered_by, so that the commentator is never shown as the
+    # one who answered.
+    commented_by: str | None = None
+    commentary: str | None = None
     reviewed_by: str | None = None
     reviewed_at: dt.date | None = None
     superseded_by: str | None = None
@@ -71,6 +76,10 @@ class Entry:
             "reviewed_at": self.reviewed_at.isoformat() if self.reviewed_at else None,
             "superseded_by": self.superseded_by, "answer": self.answer,
             "path": rel(self.path, root),
+            # Only entries that have a commentary carry these keys, so the JSON of every other
+            # entry (and the API schema describing it) stays as it was.
+            **({"commented_by": self.commented_by, "commentary": self.commentary}
+               if self.commented_by or self.commentary else {}),
         }
 
 
@@ -274,6 +283,9 @@ def load_entry(path: Path, kb: KB, catalogue=None, served: bool = False) -> tupl
     answer = body.strip()
     if not answer:
         err(body_line, "答复正文为空")
+    commented_by, commentary = text_field("commented_by") or None, text_field("commentary") or None
+    if commented_by and not commentary:
+        warn(line_of("commented_by"), f"有点评专家（commented_by：{commented_by}），但没有点评意见（commentary）")
 
     if any(p.level == ERROR for p in problems):
         return None, problems
@@ -282,7 +294,8 @@ def load_entry(path: Path, kb: KB, catalogue=None, served: bool = False) -> tupl
         aliases=lists["aliases"], tags=lists["tags"], legal_basis=lists["legal_basis"],
         citations=citations, citation_lines=citation_lines, batch=batch, updated=dates["updated"], published=dates["published"],
         version=version, source=text_field("source"), asked_by=text_field("asked_by"),
-        answered_by=text_field("answered_by"), reviewed_by=text_field("reviewed_by"), reviewed_at=dates["reviewed_at"],
+        answered_by=text_field("answered_by"), commented_by=commented_by, commentary=commentary,
+        reviewed_by=text_field("reviewed_by"), reviewed_at=dates["reviewed_at"],
         superseded_by=text_field("superseded_by"), body_line=body_line, field_lines=dict(lines),
     )
     return entry, problems

@@ -6,7 +6,7 @@ from contextlib import closing
 
 from ..errors import rel
 
-TEXT_FIELDS = ("question", "aliases", "tags", "answer")
+TEXT_FIELDS = ("question", "aliases", "tags", "answer", "bigrams")
 
 
 def join_terms(terms) -> str:
@@ -19,6 +19,7 @@ _worker = {}
 def analyse_entry(e, segmenter, catalogue, root) -> dict:
     from ..content.catalogue import citation_key
     from ..content.render import to_text
+    from .segment import cjk_bigrams, normalise
 
     answer_text = to_text(e.answer)
     cites = []
@@ -34,6 +35,8 @@ def analyse_entry(e, segmenter, catalogue, root) -> dict:
             "aliases": [t for a in e.aliases for t in segmenter.terms(a)],
             "tags": [t for a in e.tags for t in segmenter.terms(a)],
             "answer": segmenter.terms(answer_text),
+            # Where segmentation differs between a query and an entry, characters still meet.
+            "bigrams": cjk_bigrams(normalise(" ".join([e.question, *e.aliases, *e.tags, answer_text]))),
         },
         "stored": {"id": e.id, "topic": e.topic, "question": e.question, "status": e.status, "batch": e.batch,
                    "tags": list(e.tags), "aliases": list(e.aliases), "legal_basis": list(e.legal_basis),

@@ -1,4 +1,5 @@
-"""Gaps: searches that found nothing, or only weak matches, so trainers know what to write next.
+"""Gaps: searches the knowledge base does not answer (no result, or confidence low or none),
+so trainers know what to write next.
 
 Only the query text and the time are kept, locally, in the user's data directory
 (``platformdirs.user_data_dir("qabase")``, or ``QABASE_DATA_DIR``), one JSONL file per
@@ -15,9 +16,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-# Provisional: the top Whoosh (BM25F) score below which a search counts as a weak match.
-# To be calibrated on the golden set; kb/config.yaml ``gaps: {threshold: {whoosh: …}}`` wins.
-DEFAULT_THRESHOLDS = {"whoosh": 8.0}
 MAX_QUERY = 200
 
 
@@ -44,29 +42,19 @@ def log_path(kbase) -> Path:
     return data_dir() / "gaps" / f"{digest}.jsonl"
 
 
-def threshold(kbase) -> float:
-    """The weak-match threshold for the configured engine (``engine``, default whoosh)."""
-    kb = _kb(kbase)
-    settings = kb.settings or {}
-    engine = str(getattr(kbase, "engine", None) or settings.get("engine") or "whoosh")
-    conf = settings.get("gaps")
-    value = None
-    if isinstance(conf, dict) and isinstance(conf.get("threshold"), dict):
-        value = conf["threshold"].get(engine)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        value = DEFAULT_THRESHOLDS.get(engine, 0.0)
-    return float(value)
-
-
 def is_gap(kbase, result) -> bool:
-    """No result, or the best result scores below the threshold. Searches with nothing to
-    search for, or narrowed by a filter (topic, tag, batch, all statuses), are not gaps: the
-    knowledge base may well answer them without the filter."""
-    if not result.searched_as or result.filters:
+    """A search the knowledge base does not answer: no result, or confidence low or none
+    (search.confidence). Searches with nothing to search for, or narrowed by a filter (topic,
+    tag, batch, all statuses), are not gaps: the knowledge base may well answer them without
+    the filter. A citation query that finds entries citing the article is answered, however
+    little else it says (this is also every click on a 法律依据 link)."""
+    if not (result.searched_as or getattr(result, "searched_terms", None)) or result.filters:
         return False
     if not result.results:
         return True
-    return max(h.score for h in result.results) < threshold(kbase)
+    if getattr(result, "cited", False):
+        return False
+    return getattr(result, "confidence", "high") != "high"
 
 
 def record_if_gap(kbase, result, now: dt.datetime | None = None) -> bool:

@@ -28,7 +28,7 @@ from ..errors import IndexBusy, IndexUnavailable, QabaseError, rel
 from .storage import _fsync_path, atomic_write, fsync_tree
 
 SCHEMA_VERSION = 3  # 2: file table outside the manifest, state digest; 3: table in marshal
-ANALYSIS_VERSION = 3  # 2: numbered lists kept in answer text; 3: vocabulary saved with marshal
+ANALYSIS_VERSION = 4  # 2: numbered lists kept in answer text; 3: vocabulary saved with marshal; 4: bigram field
 CURRENT = "CURRENT"
 LOCK = "build.lock"
 MANIFEST = "manifest.json"
@@ -354,8 +354,9 @@ def _vocab_bytes(segmenter, docs, stopwords, old: dict | None = None) -> bytes:
 
     words = set(stopwords)
     for d in docs:
-        for terms in d["terms"].values():
-            words.update(terms)
+        for f, terms in d["terms"].items():
+            if f != "bigrams":  # characters pairs are not words: they must not steer segmentation
+                words.update(terms)
     freq, total = segmenter.vocabulary(words)
     if old:
         freq = {**old, **freq}
@@ -378,6 +379,13 @@ def _write_pinyin(kb, gen: Path) -> None:
         atomic_write(gen / FILE, build_table(terms))
     except ImportError:  # pypinyin missing: search works, without homophone correction
         pass
+
+
+def _write_lexicon(kb, gen: Path) -> None:
+    """The colloquial lexicon, parsed once per full build (kb/ changes force one)."""
+    from . import lexicon
+
+    atomic_write(gen / lexicon.SAVED, lexicon.dump(lexicon.load(kb.kb_dir)[0]))
 
 
 def _build_locked(kb, segmenter, catalogue, base: Path, progress, engine: str):
@@ -410,6 +418,7 @@ def _build_locked(kb, segmenter, catalogue, base: Path, progress, engine: str):
         _hook(PHASES[2])
         vocab = _vocab_bytes(segmenter, docs, kb.stopwords)
         _write_pinyin(kb, gen)
+        _write_lexicon(kb, gen)
         eng.create(gen, docs, vocab, step, PHASES[2], before_commit=lambda: report(PHASES[3]))
         _hook(f"{PHASES[3]}:已提交")
         manifest = {

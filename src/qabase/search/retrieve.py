@@ -41,9 +41,24 @@ def run(reader, plan: QueryPlan, filters: Filters, limit: int) -> tuple[int, lis
     """Return (total matching, top ``limit`` hits) from any engine's reader."""
     if plan.empty:
         return 0, []
-    total, found = reader.search(plan, filters, limit)
-    # Parts of a longer query word ("执行" in "交叉执行") would light up every line.
-    terms = [t.text for t in plan.terms if t.origin != "part"] or [t.text for t in plan.terms]
+    from .rerank import DEPTH, rerank, weigh_verbose
+
+    weigh_verbose(plan, reader.doc_frequency)
+    total, found = reader.search(plan, filters, max(limit, DEPTH))
+    ranked = rerank(plan, found)
+    found = [(s, d) for s, d, _ in ranked][:limit]
+    if ranked:
+        from .confidence import coverage
+
+        cov = coverage(plan, ranked[0][1], reader.doc_frequency)
+        # Near-exact question/alias overlap is evidence of its own: a short query can cover
+        # little of an entry's words and still say exactly what one of its phrasings says.
+        plan.evidence = {"coverage": round(cov, 4), "overlap": round(ranked[0][2], 4),
+                         "score": round(cov + ranked[0][2], 4)}
+    # Only words are highlighted: parts of a longer query word ("执行" in "交叉执行") would
+    # light up every line, and single characters and bigrams mean nothing on their own.
+    terms = [t.text for t in plan.terms if t.origin not in ("part", "character", "bigram")] or \
+        [t.text for t in plan.terms if t.origin == "part"]
     hits = []
     for score, d in found:
         hits.append(Hit(

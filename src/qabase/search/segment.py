@@ -22,7 +22,16 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 SUBTERM_WEIGHT = 0.4
-SYNONYM_WEIGHT = 0.7
+# Inside a group (a typed word and what it brought in), a synonym counts as the word itself
+# would: an entry saying 终结本次执行程序 answers the typed 终本.
+SYNONYM_WEIGHT = 1.0
+# A colloquial phrase's expansion is a guess at what was meant: below what was typed.
+LEXICON_WEIGHT = 0.6
+# Each query bigram in the bigram field: recall where segmentation differs, never enough to
+# outrank a word matched in a question or alias.
+BIGRAM_WEIGHT = 0.25
+# A character of an unknown word (its characters fell apart): far below a word.
+FRAGMENT_WEIGHT = 0.3
 # A homophone correction counts a little less than the word a judge actually typed.
 CORRECTION_WEIGHT = 0.8
 
@@ -273,9 +282,10 @@ class VocabSegmenter:
 @dataclass
 class QueryTerm:
     text: str
-    weight: float
-    origin: str  # "query", "part" (inside a longer query word), "synonym"
-    source: str | None = None  # for synonyms: the query word that brought it in
+    weight: float  # within its group: 1.0 for the word itself, less for what it brought in
+    origin: str  # "query", "part" (inside a longer query word), "synonym", "lexicon", "correction", "bigram"
+    source: str | None = None  # the query text that brought it in (synonyms, lexicon, corrections)
+    group: int = 0  # terms of one group are scored as one term (see QueryPlan.groups)
 
 
 @dataclass
@@ -287,34 +297,82 @@ class QueryPlan:
     truncated: bool = False
     corrections: list[dict] = field(default_factory=list)  # [{"from": "中本", "to": "终本"}]
     corrected_query: str | None = None
+    group_weights: dict[int, float] = field(default_factory=dict)
+    # Per group, the word it is shown as: the knowledge base's own (canonical) word.
+    labels: dict[int, str] = field(default_factory=dict)
+    # Words of the query the index does not know (their characters fell apart).
+    unknown: list[str] = field(default_factory=list)
+    # Question words and particles left out of the search (有什么, 怎么办).
+    stopped: list[str] = field(default_factory=list)
+    # Set by retrieval: what the best entry covers of the query (search.confidence).
+    evidence: dict = field(default_factory=dict)
+
+    def groups(self) -> list[tuple[float, list[QueryTerm]]]:
+        """(weight, members) per group. A typed word and its synonyms, lexicon phrases or
+        correction form one group, scored as Lucene's SynonymQuery scores: as if every member
+        were the typed word, with one idf for the group and term frequencies summed. So what
+        was added to a word never outweighs the word itself."""
+        by: dict[int, list[QueryTerm]] = {}
+        for t in self.terms:
+            by.setdefault(t.group, []).append(t)
+        return [(self.group_weights.get(g, 1.0), ms) for g, ms in by.items()]
 
     @property
     def searched_as(self) -> list[str]:
+        """What was searched, in the knowledge base's own words: per group of a typed word,
+        the member the entries use most (限高 rather than 老赖); bigrams are not words."""
         out = []
-        for t in self.terms:
-            if t.origin != "part" and t.text not in out:
-                out.append(t.text)
+        for _, members in self.groups():
+            if members[0].origin in ("part", "bigram", "character"):
+                continue
+            label = self.labels.get(members[0].group, members[0].text)
+            if label not in out:
+                out.append(label)
         return out + [c for c in self.citation_labels if c not in out]
+
+    @property
+    def searched_terms(self) -> list[dict]:
+        """Every term searched, with its effective weight and where it came from."""
+        gw = self.group_weights
+        return [{"text": t.text, "weight": round(gw.get(t.group, 1.0) * t.weight, 3), "origin": t.origin,
+                 **({"from": t.source} if t.source else {})} for t in self.terms]
 
     @property
     def empty(self) -> bool:
         return not self.terms and not self.citations
 
 
+def cjk_bigrams(text: str) -> list[str]:
+    """Overlapping bigrams of every run of CJK characters (a lone character is left out: it
+    carries too little to search on). What the bigram field indexes and queries."""
+    out = []
+    for run in _CJK_RUN.findall(text):
+        out.extend(run[i:i + 2] for i in range(len(run) - 1))
+    return out
+
+
+_BARE_NUMBER = re.compile(r"(?<=[\u4e00-\u9fff])(?P<article>\d{1,4})(?![\d条])")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
+
+
 class QueryAnalyzer:
     def __init__(self, segmenter: Segmenter, synonyms: list[list[str]], stopwords, catalogue: Catalogue,
-                 homophones=None):
+                 homophones=None, lexicon=None):
         self.segmenter = segmenter
         self._homophones = homophones  # a Homophones, or a callable that loads it on first need
         self.stopwords = frozenset(normalise(w) for w in stopwords)
         self.groups: dict[str, list[str]] = {}
+        self.canonical: dict[str, str] = {}  # word -> the first (canonical) word of its line
         for group in synonyms:
             members = [normalise(w) for w in group]
+            for m in members:
+                self.canonical.setdefault(m, members[0])
             for m in members:
                 self.groups.setdefault(m, [])
                 for other in members:
                     if other != m and other not in self.groups[m]:
                         self.groups[m].append(other)
+        self.lexicon = lexicon or []  # [(says, means, when)], see kb.load_lexicon
         self.catalogue = catalogue
         self._names = None
 
@@ -339,6 +397,23 @@ class QueryAnalyzer:
                     except ValueError:
                         break
                     c = Citation(inst.name, None, art, sub)
+                    keys.append(citation_key(self.catalogue, c))
+                    labels.append(c.canonical())
+                    spans.append((m.start() - len(name), m.end()))
+                    break
+        # The loose forms ``qabase law`` accepts: a name followed directly by an Arabic
+        # article number, without 第 or 条 (民诉法 237, 民事诉讼法237, 执行工作规定74).
+        for m in _BARE_NUMBER.finditer(compact):
+            if any(a <= m.start() < b for a, b in spans):
+                continue
+            if self._names is None:
+                if callable(self.catalogue):
+                    self.catalogue = self.catalogue()
+                self._names = self.catalogue.names_for_queries()
+            before = compact[: m.start()]
+            for name, inst in self._names:
+                if before.endswith(name):
+                    c = Citation(inst.name, None, int(m["article"]), None)
                     keys.append(citation_key(self.catalogue, c))
                     labels.append(c.canonical())
                     spans.append((m.start() - len(name), m.end()))
@@ -370,35 +445,97 @@ class QueryAnalyzer:
                 whole.append((w, s, e))
         fixes = self._corrections(text, whole)
         inside = lambda s, e: any(a <= s and e <= b for a, b, _ in fixes)  # noqa: E731
-        seen = set()
+        seen: set[str] = set()
+        counter = iter(range(1, 1 << 30))
+
+        def new_group(weight: float) -> int:
+            g = next(counter)
+            plan.group_weights[g] = weight
+            return g
+
+        # Consecutive single characters are what an unknown word falls apart into (离、婚;
+        # 宇、宙): searched one by one they match nearly every entry. They are left to the bigram
+        # field. A character standing alone between words (把房子"封"了) is a word of its own.
+        singles = [i for i, (w, s, e) in enumerate(whole) if len(w) == 1 and not w.isascii()]
+        fragment = {whole[i][1] for i in singles
+                    if (i - 1 in singles and whole[i - 1][2] == whole[i][1])
+                    or (i + 1 in singles and whole[i + 1][1] == whole[i][2])}
+        # The unknown words themselves (runs of fragment characters), for confidence; a run
+        # that was corrected to a known word is not unknown.
+        run, start = "", 0
+        for w, s, e in whole + [("", len(text) + 1, len(text) + 1)]:
+            if s in fragment and (not run or s == start + len(run)):
+                start = s if not run else start
+                run += w
+                continue
+            if len(run) >= 2 and not inside(start, start + len(run)):
+                plan.unknown.append(run)
+            run, start = (w, s) if s in fragment else ("", 0)
         for w, s, e in spans_:
+            if w in self.stopwords and w not in plan.stopped:
+                plan.stopped.append(w)
             if w in self.stopwords or w in seen:
+                continue
+            if s in fragment:
+                # Kept far below a word: they tell apart entries that match no word, and the
+                # typo of a word the index has only as characters (暗号 for 案号).
+                seen.add(w)
+                plan.terms.append(QueryTerm(w, 1.0, "character", group=new_group(FRAGMENT_WEIGHT)))
                 continue
             is_part = (w, s, e) not in whole
             seen.add(w)
             if inside(s, e):
-                # The characters of a mistyped word: kept, but far below the correction.
-                plan.terms.append(QueryTerm(w, SUBTERM_WEIGHT / 2, "part"))
+                # A word inside a mistyped span: kept, but far below the correction.
+                plan.terms.append(QueryTerm(w, 1.0, "part", group=new_group(SUBTERM_WEIGHT / 2)))
                 continue
-            plan.terms.append(QueryTerm(w, SUBTERM_WEIGHT if is_part else 1.0, "part" if is_part else "query"))
+            origin = "part" if is_part else "query"
+            plan.terms.append(QueryTerm(w, 1.0, origin, group=new_group(SUBTERM_WEIGHT if is_part else 1.0)))
         corrected = text
         for a, b, term in sorted(fixes, reverse=True):
             corrected = corrected[:a] + term + corrected[b:]
             plan.corrections.insert(0, {"from": text[a:b], "to": term})
             if term not in seen:
                 seen.add(term)
-                plan.terms.append(QueryTerm(term, CORRECTION_WEIGHT, "correction", text[a:b]))
+                plan.terms.append(QueryTerm(term, 1.0, "correction", text[a:b], group=new_group(CORRECTION_WEIGHT)))
         if fixes:
             plan.corrected_query = corrected
         for t in list(plan.terms):
             if t.origin not in ("query", "correction"):
                 continue
+            plan.labels[t.group] = self.canonical.get(t.text, t.text)
             for syn in self.groups.get(t.text, ()):
                 if syn not in seen:
                     seen.add(syn)
-                    w = SYNONYM_WEIGHT * (CORRECTION_WEIGHT if t.origin == "correction" else 1.0)
-                    plan.terms.append(QueryTerm(syn, w, "synonym", t.text))
+                    plan.terms.append(QueryTerm(syn, SYNONYM_WEIGHT, "synonym", t.text, group=t.group))
+        self._expand_lexicon(plan, corrected, seen, new_group)
+        # (Leaving question words out of the bigrams was tried: it lost on both sets.)
+        # A query of question words only (吗呢) has nothing to search, bigrams included.
+        for bg in dict.fromkeys(cjk_bigrams(corrected) if plan.terms or plan.citations else ()):
+            plan.terms.append(QueryTerm(bg, 1.0, "bigram", group=new_group(BIGRAM_WEIGHT)))
         return plan
+
+    def _expand_lexicon(self, plan: QueryPlan, text: str, seen: set, new_group) -> None:
+        """Colloquial phrases (kb/colloquial.yaml) add the knowledge base's own terms, weighted
+        below what was typed. A phrase's expansion joins the group of a typed word it overlaps
+        (so 跑了 and 下落不明 count once); an ambiguous phrase expands only with a fitting neighbour."""
+        for says, means, when in self.lexicon:
+            if says not in text or (when and not any(w in text for w in when)):
+                continue
+            # Joined to a typed word of the phrase, the expansion is a member below the word;
+            # standing alone, it is a group of its own, weighted below a typed word.
+            typed = next((t.group for t in plan.terms if t.origin == "query" and t.text == says), None)
+            group, member = (typed, LEXICON_WEIGHT) if typed is not None else (None, 1.0)
+            for m in means:
+                spans = list(self.segmenter.spans(m))
+                whole = [w for w, a, b in spans if not any(a2 <= a and b <= b2 and (a2, b2) != (a, b) for _, a2, b2 in spans)]
+                for w in whole:
+                    if len(w) < 2 or w in seen or w in self.stopwords:
+                        continue
+                    seen.add(w)
+                    if group is None:
+                        group = new_group(LEXICON_WEIGHT)
+                        plan.labels[group] = w
+                    plan.terms.append(QueryTerm(w, member, "lexicon", says, group=group))
 
     def _corrections(self, text: str, whole: list) -> list[tuple[int, int, str]]:
         """Spans of the query that are not words of the index but sound like a dictionary
@@ -418,7 +555,12 @@ class QueryAnalyzer:
                 span = text[window[0][1]:window[-1][2]]
                 if not (2 <= len(span) <= 8) or not re.fullmatch(r"[\u4e00-\u9fff]+", span):
                     continue
-                if not any(len(w) == 1 for w, _, _ in window) or known.get(span):
+                if known.get(span):
+                    continue
+                # A window with a lone character is what an unknown word looks like. Two
+                # real words are a candidate too (执行+意义): a typo that is a word itself is
+                # caught when, together with its neighbour, it only sounds like a known term.
+                if not any(len(w) == 1 for w, _, _ in window) and len(window) < 2:
                     continue
                 candidates.append((window[0][1], window[-1][2], span))
         if not candidates:

@@ -12,9 +12,10 @@ from pathlib import Path
 
 NAME = "tantivy"
 FIELD_BOOSTS = {"question": 4.0, "aliases": 3.0, "tags": 1.5, "answer": 1.0}
+BIGRAM_FIELD = "bigrams"
 CITATION_BOOST = 6.0
 VOCAB_ID = "__vocab__"
-TEXT_FIELDS = tuple(FIELD_BOOSTS)
+TEXT_FIELDS = tuple(FIELD_BOOSTS) + (BIGRAM_FIELD,)
 RAW_FIELDS = ("id", "topic", "status", "batch", "tag", "cites")
 
 
@@ -143,13 +144,27 @@ class Reader:
         except Exception as e:
             raise EngineCorrupt(f"索引已损坏：{type(e).__name__}") from None
 
+    def doc_frequency(self, text: str) -> tuple[int, int]:
+        """(documents containing ``text`` in any word field, documents in the index)."""
+        try:
+            df = max(self.searcher.doc_freq(f, text) for f in FIELD_BOOSTS)
+        except Exception as e:
+            raise EngineCorrupt(f"索引已损坏：{type(e).__name__}") from None
+        return df, max(1, self.searcher.num_docs - 1)  # the vocabulary document is not an entry
+
     def search(self, plan, filters, limit: int) -> tuple[int, list[tuple[float, dict]]]:
         t = self.tantivy
         Q, Occur = t.Query, t.Occur
         should = []
-        for term in plan.terms:
-            for f, b in FIELD_BOOSTS.items():
-                should.append((Occur.Should, Q.boost_query(Q.term_query(self.schema, f, term.text), b * term.weight)))
+        for weight, members in plan.groups():
+            fields = {BIGRAM_FIELD: 1.0} if members[0].origin == "bigram" else FIELD_BOOSTS
+            for f, b in fields.items():
+                qs = [Q.term_query(self.schema, f, t.text) if t.weight == 1.0 else
+                      Q.boost_query(Q.term_query(self.schema, f, t.text), t.weight) for t in members]
+                # tantivy has no SynonymQuery: the best-scoring member stands for the group,
+                # so what a word brought in still never adds to the word's own weight.
+                q = qs[0] if len(qs) == 1 else Q.disjunction_max_query(qs)
+                should.append((Occur.Should, Q.boost_query(q, b * weight)))
         for key in plan.citations:
             should.append((Occur.Should, Q.boost_query(Q.term_query(self.schema, "cites", key), CITATION_BOOST)))
         if not should:

@@ -12,6 +12,8 @@ from pathlib import Path
 NAME = "whoosh"
 # Question and aliases say what an entry is about; the answer only mentions things.
 FIELD_BOOSTS = {"question": 4.0, "aliases": 3.0, "tags": 1.5, "answer": 1.0}
+# Character bigrams of all the text: searched only with the query's bigrams (QueryPlan).
+BIGRAM_FIELD = "bigrams"
 CITATION_BOOST = 6.0
 # Terms found in more than this share of the answers are not searched in the answer field.
 COMMON_SHARE = 0.5  # golden set: MRR@10 0.9445 at 0.5 vs 0.9443 without; 0.2 loses 0.0014
@@ -92,6 +94,7 @@ def schema():
         aliases=text(),
         tags=text(),
         answer=text(),
+        bigrams=text(),
         cites=KEYWORD(commas=True),
         doc=STORED(),
     )
@@ -245,18 +248,27 @@ class Reader:
         common = COMMON_SHARE * max(1, rd.doc_count())
         leaves = list(enumerate(rd.leaf_readers()))
         subs = []
-        for t in plan.terms:
-            for f, b in FIELD_BOOSTS.items():
+        for weight, members in plan.groups():
+            bigram = members[0].origin == "bigram"
+            fields = {BIGRAM_FIELD: 1.0} if bigram else FIELD_BOOSTS
+            for f, b in fields.items():
                 # Whoosh's doc_frequency, from the cached posting lists (deleted documents
                 # count until a merge drops them, as there).
-                df = sum(self._postings(n, seg, f, t.text)[2] for n, (seg, _) in leaves)
-                # Absent terms cost a lookup each; a word in most answers ("执行", "法院")
-                # ranks little and costs the most. Both are left out of the answer field.
-                if not df or (f == "answer" and df > common):
+                found = []
+                for t in members:
+                    df = sum(self._postings(n, seg, f, t.text)[2] for n, (seg, _) in leaves)
+                    if df:
+                        found.append((t.text, t.weight, df))
+                if not found:
                     continue
-                subs.append((f, t.text, b * t.weight, df))
+                # A group is one term: Lucene's SynonymQuery takes the largest doc frequency.
+                gdf = max(df for _, _, df in found)
+                # A word in most answers ("执行", "法院") ranks little and costs the most.
+                if f == "answer" and gdf > common:
+                    continue
+                subs.append((f, found, b * weight, gdf))
         for key in plan.citations:
-            subs.append(("cites", key, CITATION_BOOST, 0))
+            subs.append(("cites", [(key, 1.0, 0)], CITATION_BOOST, 0))
         if not subs:
             return 0, []
         parts = []
@@ -278,6 +290,13 @@ class Reader:
         except Exception as e:  # damaged segment files surface only when read
             raise EngineCorrupt(f"索引已损坏：{type(e).__name__}") from None
 
+    def doc_frequency(self, text: str) -> tuple[int, int]:
+        """(documents containing ``text`` in any word field, documents in the index)."""
+        rd = self.reader
+        leaves = list(enumerate(rd.leaf_readers()))
+        df = max(sum(self._postings(n, seg, f, text)[2] for n, (seg, _) in leaves) for f in FIELD_BOOSTS)
+        return df, rd.doc_count_all()
+
     def _scores(self, subs) -> dict[int, float]:
         rd = self.reader
         doc_count = rd.doc_count_all()
@@ -285,21 +304,29 @@ class Reader:
         scores: dict[int, float] = {}
         get = scores.get
         for n, (seg, base) in enumerate(rd.leaf_readers()):
-            for f, text, boost, df in subs:
-                ids, weights, _ = self._postings(n, seg, f, text)
-                if not ids:
-                    continue
+            for f, members, boost, df in subs:
                 if f == "cites":  # not scorable: Whoosh scores the bare weight
-                    for d, w in zip(ids, weights):
+                    for d, w in zip(*self._postings(n, seg, f, members[0][0])[:2]):
                         d += base
                         scores[d] = get(d, 0.0) + w * boost
                     continue
+                if len(members) == 1:
+                    ids, weights, _ = self._postings(n, seg, f, members[0][0])
+                    mw = members[0][1]
+                    tfs = zip(ids, weights) if mw == 1.0 else ((d, w * mw) for d, w in zip(ids, weights))
+                else:  # a group: term frequencies summed per document, each by its weight
+                    acc: dict[int, float] = {}
+                    for text, mw, _ in members:
+                        ids, weights, _ = self._postings(n, seg, f, text)
+                        for d, w in zip(ids, weights):
+                            acc[d] = acc.get(d, 0.0) + w * mw
+                    tfs = acc.items()
                 # Whoosh's idf and average field length (WeightingModel.idf,
                 # Searcher.avg_field_length), over every segment, deleted documents included.
                 idf = log(doc_count / (df + 1)) + 1
                 avgfl = rd.field_length(f) / (doc_count or 1) or 1
                 lengths = self._lengths(n, seg, f)
-                for d, tf in zip(ids, weights):
+                for d, tf in tfs:
                     fl = length_of_byte[lengths[d]]
                     # Same expression as whoosh.scoring.bm25, then the Term's boost.
                     s = idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl))) * boost
