@@ -1,33 +1,41 @@
 #!/usr/bin/env python3
-"""Search quality of qabase and two baselines on the same golden questions, in one run.
+"""Search quality of qabase (both engines) and three plain baselines, on every question set,
+in one run (BEIR/Pyserini style: each system is a function queries -> run).
 
-Baselines (BEIR-style: each is a function queries -> run):
-  (a) whoosh-jieba: plain Whoosh, jieba's stock ChineseAnalyzer, all text in one field,
-      no user dictionary, no synonyms, default query parser (OR group).
-  (b) bm25-jieba:   rank_bm25's BM25Okapi over jieba tokens (stock dictionary) of all text.
+Baselines (benchmarks/baselines.py), over the same published entries, all text in one field:
+  (a) whoosh-jieba: plain Whoosh with jieba's stock ChineseAnalyzer, default OR query parser;
+  (b) bm25-jieba:   rank_bm25's BM25Okapi over jieba cut_for_search tokens;
+  (c) bigram-bm25:  Lucene BM25 (k1 1.2, b 0.75) over overlapping CJK bigrams (Elasticsearch's cjk).
 
-  python benchmarks/quality.py [--golden kb/golden.tsv] [--out benchmarks/results/quality.json]
+Sets: the blind set (kb/blind: graded; grade 2 = fully answers) is the main measure; the
+golden sets (kb/golden.tsv, kb/golden-batch2.tsv: written by people who read the entries)
+are regression checks.
 
-Prints a Markdown table (the one in README.md) and writes TREC runs beside the JSON.
+  python benchmarks/quality.py [--root .] [--out benchmarks/results/quality.json]
+
+Prints the Markdown tables quoted in README.md and writes TREC runs beside the JSON.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
-
-from qabase import open_kb  # noqa: E402
-from qabase.search.evaluate import evaluate, load_golden, write_trec  # noqa: E402
-from qabase.content.render import to_text  # noqa: E402
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from baselines import run_bm25_jieba, run_whoosh_jieba  # noqa: E402
+os.environ.setdefault("QABASE_NO_LOG", "1")
+
+from baselines import BASELINES  # noqa: E402
+from qabase import open_kb  # noqa: E402
+from qabase.content.render import to_text  # noqa: E402
+from qabase.search.blind import load_blind, report  # noqa: E402
+from qabase.search.evaluate import evaluate, load_golden, write_trec  # noqa: E402
+
+GOLDEN = ("golden.tsv", "golden-batch2.tsv")
 
 
 def corpus(kbase) -> dict[str, str]:
@@ -38,51 +46,68 @@ def corpus(kbase) -> dict[str, str]:
     return out
 
 
-def run_qabase(kbase, queries, k):
-    return kbase.run_queries(queries, k)
+def systems(root: Path, docs: dict[str, str]):
+    out = {}
+    for engine in ("whoosh", "tantivy"):
+        kb = open_kb(root, engine=engine)
+        out["qabase" if engine == "whoosh" else "qabase (tantivy)"] = lambda qs, k, kb=kb: kb.run_queries(qs, k)
+    for name, fn in BASELINES.items():
+        out[name] = lambda qs, k, fn=fn: fn(docs, qs, k)
+    return out
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", type=Path, default=ROOT)
-    ap.add_argument("--golden", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "quality.json")
     args = ap.parse_args()
 
     kbase = open_kb(args.root)
-    golden = load_golden(args.golden or kbase.kb.kb_dir / "golden.tsv")
+    kb_dir = args.root / "kb"
     docs = corpus(kbase)
     topic_of = {e.id: e.topic for e in kbase.load_entries().entries}.get
-    systems = {
-        "qabase": lambda: run_qabase(kbase, golden.queries, 10),
-        "qabase (tantivy engine)": lambda: run_qabase(open_kb(args.root, engine="tantivy"), golden.queries, 10),
-        "whoosh-jieba (a)": lambda: run_whoosh_jieba(docs, golden.queries, 10),
-        "bm25-jieba (b)": lambda: run_bm25_jieba(docs, golden.queries, 10),
-    }
-    results = {}
+    blind = load_blind(kb_dir / "blind") if (kb_dir / "blind" / "queries.tsv").exists() else None
+    goldens = {n: load_golden(kb_dir / n) for n in GOLDEN if (kb_dir / n).exists()}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    for name, fn in systems.items():
+    results: dict = {"entries": len(docs), "blind": {}, "golden": {n: {} for n in goldens}}
+    for name, run_fn in systems(args.root, docs).items():
+        tag = name.split()[0].replace("(", "").replace(")", "") + ("-tantivy" if "tantivy" in name else "")
         t = time.perf_counter()
-        run, top = fn()
-        secs = time.perf_counter() - t
-        rep = evaluate(golden, run, top, topic_of)
-        results[name] = {"non_typo": rep.non_typo, "typo": rep.by_kind.get("typo"), "overall": rep.overall,
-                         "seconds": round(secs, 2)}
-        tag = name.split()[0] + ("-tantivy" if "tantivy" in name else "")
-        write_trec(run, args.out.with_name(f"run-{tag}.trec"), tag)
+        if blind:
+            run, _ = run_fn(blind.queries, 10)
+            results["blind"][name] = report(blind, run)
+            write_trec(run, args.out.with_name(f"run-blind-{tag}.trec"), tag)
+        for gname, g in goldens.items():
+            run, top = run_fn(g.queries, 10)
+            rep = evaluate(g, run, top, topic_of)
+            results["golden"][gname][name] = {"non_typo": rep.non_typo, "typo": rep.by_kind.get("typo"),
+                                              "overall": rep.overall}
+            if gname == "golden.tsv":
+                write_trec(run, args.out.with_name(f"run-{tag}.trec"), tag)
+        results.setdefault("seconds", {})[name] = round(time.perf_counter() - t, 2)
 
-    q = results["qabase"]["non_typo"]
-    lines = ["| system | MRR@10 | Recall@1 | Recall@3 | Recall@10 | nDCG@10 | typo MRR@10 | qabase/system MRR |",
-             "|---|---|---|---|---|---|---|---|"]
-    for name, r in results.items():
-        m = r["non_typo"]
-        ratio = q["MRR@10"] / m["MRR@10"] if m["MRR@10"] else float("inf")
-        lines.append(f"| {name} | {m['MRR@10']:.3f} | {m['Recall@1']:.3f} | {m['Recall@3']:.3f} | "
-                     f"{m['Recall@10']:.3f} | {m['nDCG@10']:.3f} | {r['typo']['MRR@10']:.3f} | {ratio:.2f} |")
-    table = "\n".join(lines)
-    print(f"{len(golden.qrels)} answered queries ({sum(1 for k in golden.kinds.values() if k != 'typo') - len(golden.unanswered)} "
-          f"non-typo), {len(docs)} published entries; metrics over non-typo queries, typo reported apart.\n")
-    print(table)
+    print(f"{len(docs)} 个已发布条目。\n")
+    if blind:
+        kinds = ("sentence", "keyword", "shorthand", "typo", "long", "citation")
+        n = next(iter(results["blind"].values()))["answerable"]["queries"]
+        print(f"盲测集（{len(blind.queries)} 个问题，其中 {n} 个有完全回答的条目；只把完全回答算作答对）：\n")
+        print("| 系统 | MRR@10 | S@1 | S@3 | nDCG@10 | " + " | ".join(kinds) + " |")
+        print("|---|---|---|---|---|" + "---|" * len(kinds))
+        for name, r in results["blind"].items():
+            a = r["answerable"]
+            per = " | ".join(f"{r['by_kind'][k]['MRR@10']:.3f}" if k in r["by_kind"] else "–" for k in kinds)
+            print(f"| {name} | {a['MRR@10']:.3f} | {a['Success@1']:.3f} | {a['Success@3']:.3f} | {a['nDCG@10']:.3f} | {per} |")
+        print()
+    for gname, rows in results["golden"].items():
+        print(f"黄金问题集 kb/{gname}（不含 typo 类；typo 另列）：\n")
+        print("| 系统 | MRR@10 | R@1 | R@3 | R@10 | nDCG@10 | typo MRR@10 |")
+        print("|---|---|---|---|---|---|---|")
+        for name, r in rows.items():
+            m = r["non_typo"]
+            typo = f"{r['typo']['MRR@10']:.3f}" if r["typo"] else "–"
+            print(f"| {name} | {m['MRR@10']:.3f} | {m['Recall@1']:.3f} | {m['Recall@3']:.3f} | {m['Recall@10']:.3f} "
+                  f"| {m['nDCG@10']:.3f} | {typo} |")
+        print()
     args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
     return 0
 

@@ -3,6 +3,7 @@ them only through a fresh review and a new publication."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -71,23 +72,31 @@ def test_broken_edit_of_a_published_entry_keeps_serving_the_published_text(shipp
 
 
 def test_republishing_needs_a_fresh_review_and_names_what_changed(shipped):
+    import datetime as dt
+
+    rec = json.loads((shipped / "kb/published.json").read_text(encoding="utf-8"))["entries"]["acc-001"]
+    last = dt.date.fromisoformat(rec["date"])
+    before, after = last - dt.timedelta(days=10), last + dt.timedelta(days=1)
+    batch = max(int(b) for b in json.loads((shipped / "kb/published.json").read_text(encoding="utf-8"))["batches"]) + 1
     path = shipped / "qa_entries/accountability/acc-001.md"
     text = path.read_text(encoding="utf-8").replace("status: published", "status: review")
-    text = text.replace("reviewed_by: 编写组", "reviewed_by: 李审核\nreviewed_at: 2026-11-01")
+    text = re.sub(r"(?m)^reviewed_by:.*$", "reviewed_by: 李审核", text)
+    text = re.sub(r"(?m)^reviewed_at:.*$", f"reviewed_at: {before.isoformat()}", text)
     path.write_text(text + f"\n{MARK}\n", encoding="utf-8")
-    r = run(shipped, "publish", "--batch", "2", "--date", "2026-12-06")
-    assert r.exit_code == 1 and "2026-11-01" in r.stderr and "早于上次发布日期 2026-11-25" in r.stderr
+    r = run(shipped, "publish", "--batch", str(batch), "--date", after.isoformat())
+    assert r.exit_code == 1 and before.isoformat() in r.stderr and f"早于上次发布日期 {last.isoformat()}" in r.stderr
 
-    path.write_text(path.read_text(encoding="utf-8").replace("reviewed_at: 2026-11-01", "reviewed_at: 2026-12-05"),
-                    encoding="utf-8")
-    r = run(shipped, "publish", "--batch", "2", "--date", "2026-12-06")
+    path.write_text(path.read_text(encoding="utf-8").replace(f"reviewed_at: {before.isoformat()}",
+                                                             f"reviewed_at: {after.isoformat()}"), encoding="utf-8")
+    r = run(shipped, "publish", "--batch", str(batch), "--date", after.isoformat())
     assert r.exit_code == 0, r.output
-    log = (shipped / "kb/changelog/batch-2.md").read_text(encoding="utf-8")
-    assert "acc-001" in log and "第 2 版，审核：李审核" in log and "改动了答复" in log
+    log = (shipped / f"kb/changelog/batch-{batch}.md").read_text(encoding="utf-8")
+    version = int(rec["version"]) + 1
+    assert "acc-001" in log and f"第 {version} 版，审核：李审核" in log and "改动了答复" in log
     kept = shipped / "kb/published/accountability/acc-001.md"
     assert kept.read_bytes() == path.read_bytes()
     kbase = open_kb(shipped)
-    assert kbase.get("acc-001").version == 2 and not kbase.get("acc-001").pending_edit
+    assert kbase.get("acc-001").version == version and not kbase.get("acc-001").pending_edit
     assert "acc-001" in [h.id for h in kbase.search(MARK).results]
     assert not kbase.check().warnings
 

@@ -40,6 +40,9 @@ def check(kbase) -> CheckReport:
     from ..content import duplicates
 
     problems += duplicates.problems(kbase, loaded.entries)
+    from ..content import bodycite
+
+    problems += bodycite.problems(kbase, loaded.entries)  # articles cited in the answer body
     problems += authoring.workflow_problems(kbase, loaded.entries)
     from .publish import publication_problems
 
