@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Calibrate search confidence (high / low / none) per engine and write kb/confidence.yaml.
 
-Calibration queries: the golden set plus a seeded half of the blind set; the other half is
+Calibration queries: the golden sets (kb/golden.tsv, kb/golden-batch2.tsv) plus a seeded half of the blind set; the other half is
 held out and only reported. For each query the search's coverage (search.confidence) is
 recorded, then:
   - ``low``: the largest cut-off that flags at most 5% of the calibration queries whose first
@@ -81,11 +81,12 @@ def main() -> int:
     args = ap.parse_args()
 
     kb_dir = args.root / "kb"
-    golden = load_golden(kb_dir / "golden.tsv")
+    goldens = {n: load_golden(kb_dir / n) for n in ("golden.tsv", "golden-batch2.tsv") if (kb_dir / n).exists()}
     blind = load_blind(kb_dir / "blind")
     cal_b, held_b = split(list(blind.queries), args.seed)
-    g_answered = {f"g:{q}": set(rel) for q, rel in golden.qrels.items()}
-    g_unanswerable = {f"g:{q}" for q in golden.unanswered}
+    g_queries = {f"{n}:{q}": t for n, g in goldens.items() for q, t in g.queries.items()}
+    g_answered = {f"{n}:{q}": set(rel) for n, g in goldens.items() for q, rel in g.qrels.items()}
+    g_unanswerable = {f"{n}:{q}" for n, g in goldens.items() for q in g.unanswered}
     b_full = {q: {e for e, v in blind.grades.get(q, {}).items() if v >= 2} for q in blind.queries}
     b_answered = {q: ids for q, ids in b_full.items() if ids}
     b_unanswerable = {q for q, ids in b_full.items() if not ids}
@@ -93,7 +94,7 @@ def main() -> int:
     report, cutoffs = {}, {}
     for engine in args.engines:
         kbase = open_kb(args.root, engine=engine)
-        obs = observe(kbase, {f"g:{q}": t for q, t in golden.queries.items()})
+        obs = observe(kbase, g_queries)
         obs_b = observe(kbase, blind.queries)
         cal = {**obs, **{q: obs_b[q] for q in cal_b}}
         held = {q: obs_b[q] for q in held_b}
@@ -109,7 +110,7 @@ def main() -> int:
         lines = [
             "# 检索把握度的分界（由 benchmarks/calibrate.py 生成，请勿手改；重新校准：python benchmarks/calibrate.py）。",
             "# score（最佳条目包含的查询信息量占比，加上与其问题或其他问法的重合度）低于 low 为“把握不大”，低于 none 为“没有把握”。",
-            f"# 校准：黄金问题集 + 盲测集按种子 {args.seed} 随机分出的一半（{len(cal_b)} 个问题）；另一半（{len(held_b)} 个）只用于报告。",
+            f"# 校准：两个黄金问题集 + 盲测集按种子 {args.seed} 随机分出的一半（{len(cal_b)} 个问题）；另一半（{len(held_b)} 个）只用于报告。",
             f"seed: {args.seed}",
             f"calibration_qids: {len(cal_b)}",
             f"held_out_qids: {len(held_b)}",

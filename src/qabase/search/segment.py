@@ -32,6 +32,7 @@ LEXICON_WEIGHT = 0.6
 BIGRAM_WEIGHT = 0.25
 # A character of an unknown word (its characters fell apart): far below a word.
 FRAGMENT_WEIGHT = 0.3
+SINGLES_AS_CHARACTERS = True
 # A homophone correction counts a little less than the word a judge actually typed.
 CORRECTION_WEIGHT = 0.8
 
@@ -476,11 +477,14 @@ class QueryAnalyzer:
                 plan.stopped.append(w)
             if w in self.stopwords or w in seen:
                 continue
-            if s in fragment:
+            if s in fragment or (len(w) == 1 and not w.isascii() and SINGLES_AS_CHARACTERS):
                 # Kept far below a word: they tell apart entries that match no word, and the
-                # typo of a word the index has only as characters (暗号 for 案号).
+                # typo of a word the index has only as characters (暗号 for 案号). A lone
+                # character between words (今/天天/气) is no more a word than these.
                 seen.add(w)
                 plan.terms.append(QueryTerm(w, 1.0, "character", group=new_group(FRAGMENT_WEIGHT)))
+                if s not in fragment and not inside(s, e):
+                    plan.unknown.append(w)
                 continue
             is_part = (w, s, e) not in whole
             seen.add(w)
@@ -525,6 +529,7 @@ class QueryAnalyzer:
             # standing alone, it is a group of its own, weighted below a typed word.
             typed = next((t.group for t in plan.terms if t.origin == "query" and t.text == says), None)
             group, member = (typed, LEXICON_WEIGHT) if typed is not None else (None, 1.0)
+            label_typed = typed is not None and plan.labels.get(typed, says) == says
             for m in means:
                 spans = list(self.segmenter.spans(m))
                 whole = [w for w, a, b in spans if not any(a2 <= a and b <= b2 and (a2, b2) != (a, b) for _, a2, b2 in spans)]
@@ -535,6 +540,11 @@ class QueryAnalyzer:
                     if group is None:
                         group = new_group(LEXICON_WEIGHT)
                         plan.labels[group] = w
+                    elif label_typed:
+                        # A typed colloquial word (老赖) is shown as what it means in the
+                        # knowledge base's own words.
+                        plan.labels[group] = w
+                        label_typed = False
                     plan.terms.append(QueryTerm(w, member, "lexicon", says, group=group))
 
     def _corrections(self, text: str, whole: list) -> list[tuple[int, int, str]]:
