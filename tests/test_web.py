@@ -24,7 +24,7 @@ from qabase import open_kb
 from qabase.cli import app as cli_app
 from qabase.web import MAX_QUERY_CHARS, create_app
 
-from conftest import SAMPLE, entry_text, make_kb
+from conftest import REPO, SAMPLE, entry_text, make_kb
 
 runner = CliRunner()
 
@@ -43,8 +43,8 @@ def client(kbase):
 
 
 def result_ids(page: str) -> list[str]:
-    block = re.search(r'<ol class="results">(.*?)</ol>', page, re.S)
-    return re.findall(r'<a href="/entry/([a-z]+-\d+)">', block.group(1)) if block else []
+    block = re.search(r'<ol class="results"[^>]*>(.*?)</ol>', page, re.S)
+    return re.findall(r'<h2><a href="/entry/([a-z]+-\d+)">', block.group(1)) if block else []
 
 
 HOSTILE = {
@@ -164,6 +164,246 @@ def test_print_stylesheet_and_no_external_assets(client):
         csp = r.headers["content-security-policy"]
         assert "default-src 'none'" in csp and "script-src" not in csp
         assert "<script" not in r.text
+
+
+# -- what the search page says (issue 19) -------------------------------------------------------
+def _main(page: str) -> str:
+    """The page without the search form and the footer."""
+    return page.split("</form>", 1)[1].split("</main>", 1)[0]
+
+
+def test_typo_notice_and_link_to_the_corrected_search(client):
+    r = client.get("/search", params={"q": "中本的案子换了法院后又找到房产"})
+    assert r.status_code == 200
+    notice = re.search(r'<p class="correction">(.*?)</p>', r.text, re.S)
+    assert notice, "the page must say what it corrected"
+    text = re.sub(r"<[^>]+>", "", notice.group(1))
+    assert "输入的“中本”按“终本”检索" in text and "是不是要找：“终本的案子换了法院后又找到房产”？" in text
+    href = re.search(r'href="([^"]+)"', notice.group(1)).group(1).replace("&amp;", "&")
+    assert href == "/search?q=" + quote("终本的案子换了法院后又找到房产")
+    # The same correction as /api/search (and so as qabase search --json).
+    api = client.get("/api/search", params={"q": "中本的案子换了法院后又找到房产"}).json()
+    assert api["corrections"] == [{"from": "中本", "to": "终本"}]
+    assert api["did_you_mean"] == "终本的案子换了法院后又找到房产"
+    assert result_ids(r.text)[:10] == [h["id"] for h in api["results"]]
+    # Following the link searches the corrected words: nothing left to correct.
+    corrected = client.get(href)
+    assert corrected.status_code == 200 and 'class="correction"' not in corrected.text
+    assert 'class="pager"' not in corrected.text  # four results: one page, no pager
+    assert result_ids(corrected.text)[0] == "dis-002"
+    # A topic filter is kept in the link; a query with nothing to correct has no notice.
+    r = client.get("/search", params={"q": "中本", "topic": "discovery"})
+    assert "topic=discovery" in re.search(r'<p class="correction">.*?</p>', r.text, re.S).group(0)
+    assert 'class="correction"' not in client.get("/search", params={"q": "终本"}).text
+
+
+def test_confidence_shown_instead_of_a_score(client):
+    page = client.get("/search", params={"q": "老赖拒执怎么移送公安"}).text
+    assert "较有把握" in page and 'class="flagged"' not in page
+    assert "得分" not in page and not re.search(r"\d+\.\d{1,3}</", _main(page))
+
+
+def test_searched_words_are_the_knowledge_base_own_never_slang(tmp_path):
+    root = make_kb(tmp_path / "k")
+    (root / "kb" / "colloquial.yaml").write_bytes((REPO / "kb" / "colloquial.yaml").read_bytes())
+    c = TestClient(create_app(open_kb(root)))
+    r = c.get("/search", params={"q": "老赖拒执怎么移送公安"})
+    summary = re.search(r'<p class="summary">(.*?)</p>', r.text, re.S).group(1)
+    shown = re.search(r"按“(.*?)”检索", summary).group(1).split("、")
+    assert "老赖" not in shown and "拒执" not in shown
+    assert "被执行人" in shown and "拒不执行判决裁定罪" in shown
+    api = c.get("/api/search", params={"q": "老赖拒执怎么移送公安"}).json()
+    assert {"text": "被执行人", "origin": "lexicon", "from": "老赖"}.items() <= next(
+        t for t in api["searched_terms"] if t["text"] == "被执行人").items()
+    assert result_ids(r.text)[0] == "pl-001"
+
+
+def _flagging_kb(tmp_path, report_to=None):
+    """The sample knowledge base with cut-offs that flag every search scoring under 0.9
+    (法院食堂的饭菜怎么样 scores about 0.7 on it, 老赖拒执怎么移送公安 2.0)."""
+    root = make_kb(tmp_path / "flag")
+    (root / "kb" / "confidence.yaml").write_text(
+        "cutoffs:\n  whoosh: {low: 0.9, none: 0.3}\n  tantivy: {low: 0.9, none: 0.3}\n", encoding="utf-8")
+    if report_to is not None:
+        cfg = root / "kb" / "config.yaml"
+        text = re.sub(r"(?m)^report_to:.*$", "", cfg.read_text(encoding="utf-8"))
+        cfg.write_text(text + f"report_to: {report_to}\n", encoding="utf-8")
+    return root
+
+
+def _statutes(d: Path) -> Path:
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "民事诉讼法(2023-09-01).md").write_text(
+        "# 中华人民共和国民事诉讼法\n\n<!-- INFO END -->\n\n## 第一编\n\n"
+        "第十条 虚构条文：法院的食堂向干警开放，仅供测试。\n\n第十一条 虚构条文：与本题无关。\n", encoding="utf-8")
+    (d / "民诉法解释(2022-04-10).md").write_text(
+        "# 最高人民法院关于适用《中华人民共和国民事诉讼法》的解释\n\n<!-- INFO END -->\n\n## 一、测试\n\n"
+        "第五条 虚构条文：法院食堂的饭菜由后勤部门负责。\n", encoding="utf-8")
+    return d
+
+
+def test_flagged_search_says_so_above_the_closest_entries(tmp_path):
+    root = _flagging_kb(tmp_path, report_to="执行局编写组 kb@court.example（内网 http://intranet.example/kb）")
+    c = TestClient(create_app(open_kb(root)))
+    q = "法院食堂的饭菜怎么样"
+    assert c.get("/api/search", params={"q": q}).json()["confidence"] == "low"
+    page = c.get("/search", params={"q": q}).text
+    main = _main(page)
+    flagged = re.search(r'<section class="flagged"[^>]*>(.*?)</section>', main, re.S)
+    assert flagged, "a flagged search must say so"
+    text = re.sub(r"<[^>]+>", "", flagged.group(1))
+    assert "把握不大" in text and "知识库中可能没有直接回答这个问题的条目" in text and "请核对后再用" in text
+    # Above the results, which are still shown.
+    assert main.index('class="flagged"') < main.index('<ol class="results"')
+    assert result_ids(page) and "把握不大" in re.search(r'<p class="summary">.*?</p>', main, re.S).group(0)
+    # Where to report it: report_to from kb/config.yaml, its addresses made links.
+    assert "反映问题：执行局编写组" in text
+    assert 'href="mailto:kb@court.example?subject=' + quote("知识库没有回答的问题：" + q) + '"' in flagged.group(1)
+    assert '<a href="http://intranet.example/kb">http://intranet.example/kb</a>' in flagged.group(1)
+    assert "可能相关的法条" not in page  # no statutes directory configured
+    # A search the knowledge base answers is not flagged.
+    sure = c.get("/search", params={"q": "老赖拒执怎么移送公安"}).text
+    assert 'class="flagged"' not in sure and "反映问题" not in sure
+
+
+def test_flagged_search_without_report_to_explains_where_to_set_it(tmp_path):
+    root = _flagging_kb(tmp_path, report_to="")
+    page = TestClient(create_app(open_kb(root))).get("/search", params={"q": "法院食堂的饭菜怎么样"}).text
+    assert "反映问题：请把问题告诉知识库的编写组（可在 kb/config.yaml 的 report_to 中写明联系方式）" in page
+
+
+def test_search_without_results_says_where_to_report(client):
+    page = client.get("/search", params={"q": "宇宙飞船"}).text
+    assert "没有找到相关条目" in page and "知识库答不了的问题请反映：请把问题和检索词发给" in page
+
+
+def test_flagged_search_lists_matching_articles_where_statutes_are_configured(tmp_path):
+    root = _flagging_kb(tmp_path)
+    d = _statutes(tmp_path / "statutes")
+    c = TestClient(create_app(open_kb(root), statutes=d))
+    page = c.get("/search", params={"q": "法院食堂的饭菜怎么样"}).text
+    laws = re.search(r'<section class="laws">(.*?)</section>', page, re.S)
+    assert laws, "a flagged search lists the closest articles, as qabase search does"
+    block = laws.group(1)
+    assert "《最高人民法院关于适用〈中华人民共和国民事诉讼法〉的解释》第五条" in block  # 〈〉 inside, never 《《》》
+    assert "《中华人民共和国民事诉讼法》第十条" in block and "第十一条" not in block
+    assert "法院食堂的饭菜由后勤部门负责" in block
+    assert page.index('<ol class="results"') < page.index('<section class="laws">')
+    assert "另附可能相关的法条原文" in page
+    # Not under a search the knowledge base answers, nor on a later page.
+    assert 'class="laws"' not in c.get("/search", params={"q": "老赖拒执怎么移送公安"}).text
+    # The same articles as qabase search --laws.
+    cli = cli_json(root, "--statutes", str(d), "search", "法院食堂的饭菜怎么样", "--laws", "--json")
+    titles = re.findall(r'<span class="law-title">(.*?)</span>', block)
+    assert len(titles) == len(cli["laws"]) and [h["article"] for h in cli["laws"]] == [
+        re.search(r"》(第.+条)$", t).group(1) for t in titles]
+
+
+def test_footer_carries_the_full_disclaimer(kbase, client):
+    notice = kbase.kb.notice
+    assert len(notice) > 80
+    for url in ("/", "/search?q=终本", "/search?q=宇宙飞船", "/entry/dis-001", "/topic/discovery", "/batch/1",
+                "/entry/dis-999", "/no/such/page"):
+        page = client.get(url).text
+        footer = page.split('<footer class="site">', 1)[1]
+        assert f"说明：{notice}" in footer, url
+
+
+def test_missing_entry_links_the_topics_not_the_terminal(client):
+    r = client.get("/entry/dis-999")
+    assert r.status_code == 404 and "没有编号为 dis-999 的条目" in r.text
+    assert "qabase" not in _main(r.text)
+    for slug in ("discovery", "filing-closing", "procedure-linkage", "petitions"):
+        assert f'href="/topic/{slug}"' in _main(r.text)
+    r = client.get("/no/such/page")
+    assert r.status_code == 404 and 'href="/topic/discovery"' in _main(r.text)
+    # The JSON API keeps the message whole.
+    assert "没有编号为 dis-999 的条目" in client.get("/api/entries/dis-999").json()["error"]["message"]
+
+
+def test_related_entries_on_results_and_entry_pages(kbase, client):
+    want = kbase.related("dis-001")
+    assert want, "the sample entries share citations and wording"
+    page = client.get("/search", params={"q": "上一级法院申请交叉执行"}).text
+    result = next(b for b in page.split('<li class="result">')[1:] if 'href="/entry/dis-001"' in b.split("</h2>")[0])
+    block = re.search(r'<details class="related">(.*?)</details>', result, re.S).group(1)
+    assert f"相关条目（{len(want)}）" in block
+    assert re.findall(r'href="/entry/([a-z]+-\d+)"', block) == [r["id"] for r in want]
+    entry = client.get("/entry/dis-001").text
+    section = re.search(r'<section class="related">(.*?)</section>', entry, re.S).group(1)
+    assert re.findall(r'href="/entry/([a-z]+-\d+)"', section) == [r["id"] for r in want]
+    assert want[0]["question"] in section
+
+
+def test_related_entries_follow_an_edit(kbroot, client):
+    before = client.get("/entry/dis-001").text
+    assert "dis-004" not in before
+    (kbroot / "qa_entries" / "discovery" / "dis-004.md").write_text(entry_text(
+        "dis-004", "discovery", "执行法院六个月未执行，向上一级法院申请交叉执行要交哪些材料？",
+        "**结论**：申请书和执行依据。", tags=["六个月", "上一级法院"]), encoding="utf-8")
+    section = re.search(r'<section class="related">(.*?)</section>', client.get("/entry/dis-001").text, re.S)
+    assert 'href="/entry/dis-004"' in section.group(1)
+
+
+def _many(n: int) -> dict[str, str]:
+    return {f"discovery/dis-{i:03d}.md": entry_text(
+        f"dis-{i:03d}", "discovery", f"交叉执行第{i}号问题：财产线索{i}怎么核实？",
+        f"**结论**：交叉执行中第{i}号线索按规定核实。", tags=[f"标签{i}"]) for i in range(1, n + 1)}
+
+
+@pytest.fixture(scope="module")
+def many_client(tmp_path_factory):
+    root = make_kb(tmp_path_factory.mktemp("many") / "k", _many(63))
+    return TestClient(create_app(open_kb(root))), root
+
+
+def test_results_are_paged_with_links_and_total(many_client):
+    c, root = many_client
+    first = c.get("/search", params={"q": "交叉执行"})
+    assert first.status_code == 200
+    assert "共 63 条结果" in first.text and "第 1–20 条（第 1/4 页）" in first.text
+    pager = re.search(r'<nav class="pager"[^>]*>(.*?)</nav>', first.text, re.S).group(1)
+    links = {m[1]: m[0].replace("&amp;", "&") for m in re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', pager)}
+    assert links["2"] == "/search?q=" + quote("交叉执行") + "&page=2" and links["下一页"] == links["2"]
+    assert "上一页" not in links and 'aria-current="page">1<' in pager
+    seen = []
+    for n in (1, 2, 3, 4):
+        r = c.get("/search", params={"q": "交叉执行", "page": str(n)})
+        assert r.status_code == 200
+        ids = result_ids(r.text)
+        assert len(ids) == (20 if n < 4 else 3)
+        assert f'<ol class="results" start="{(n - 1) * 20 + 1}">' in r.text
+        seen += ids
+    assert len(seen) == 63 and set(seen) == {f"dis-{i:03d}" for i in range(1, 64)}
+    # The first pages are the terminal's order (the same search, the same candidates).
+    api = c.get("/api/search", params={"q": "交叉执行", "limit": "50"}).json()
+    assert seen[:50] == [h["id"] for h in api["results"]]
+    last = c.get("/search", params={"q": "交叉执行", "page": "4"}).text
+    assert "第 61–63 条（第 4/4 页）" in last and "下一页" not in last and 'rel="prev"' in last
+
+
+def test_paging_keeps_filters_and_rejects_pages_out_of_range(many_client):
+    c, _ = many_client
+    r = c.get("/search", params={"q": "交叉执行", "topic": "案件发现", "page": "2"})
+    pager = re.search(r'<nav class="pager"[^>]*>(.*?)</nav>', r.text, re.S).group(1)
+    assert "topic=discovery" in pager and pager.count("topic=discovery") == pager.count("<a ")
+    r = c.get("/search", params={"q": "交叉执行", "page": "5"})
+    assert r.status_code == 404 and "没有第 5 页" in r.text and "共 4 页" in r.text
+    assert 'href="/search?q=' + quote("交叉执行") + '&amp;page=4">看第 4 页' in r.text
+    for bad in ("0", "x", "-1", "999"):
+        r = c.get("/search", params={"q": "交叉执行", "page": bad})
+        assert r.status_code == 400 and "页码" in r.text
+
+
+def test_only_the_first_page_is_a_gap(tmp_path, monkeypatch):
+    from qabase.search import gaps
+
+    root = _flagging_kb(tmp_path)
+    kbase = open_kb(root)
+    c = TestClient(create_app(kbase))
+    c.get("/search", params={"q": "法院食堂的饭菜怎么样", "page": "1"})
+    c.get("/search", params={"q": "法院食堂的饭菜怎么样", "page": "2"})
+    assert [g.query for g in gaps.read(kbase)] == ["法院食堂的饭菜怎么样"]
 
 
 # -- safety ------------------------------------------------------------------------------

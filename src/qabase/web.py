@@ -11,6 +11,11 @@ Safety rules kept here:
 - ids are checked against the id pattern before anything touches the disk;
 - queries longer than MAX_QUERY_CHARS get a 400 that says so;
 - a rebuild of the index underneath a request is waited for or retried, never surfaced.
+
+What the search page says is what ``qabase search`` says: the typo correction and its link,
+what was searched in the knowledge base's own words, the search's confidence (never a raw
+score), and for a flagged search the plain warning, where to report the question
+(``report_to`` in kb/config.yaml) and, with a statutes directory, the closest articles.
 """
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ import socket
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
@@ -45,12 +50,25 @@ TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
 MAX_QUERY_CHARS = 500      # longer queries get a 400 (the analyser reads only the first 200 anyway)
-PAGE_RESULTS = 20          # results on the search page
+PAGE_RESULTS = 20          # results per page of the search page
+MAX_PAGE = 25              # pages offered (500 results; the shipped knowledge base has a few hundred entries)
+RELATED_LIMIT = 5          # related entries per result and on the entry page, as ``qabase show``
+LAW_HITS = 5               # articles listed under a flagged search, as ``qabase search``
 API_MAX_LIMIT = 100        # same bound as ``qabase search --limit``
 SEARCH_ATTEMPTS = 4        # tries when the index changes under a search (waits 0.1 + 0.2 + 0.3 s)
 LOAD_ATTEMPTS = 5          # re-reads of the entry files while an editor is still saving them
 _LOOSE_ID = re.compile(r"^[A-Za-z]+-\d{3,}$")
 _ID_IN_TEXT = re.compile(r"(?<![A-Za-z0-9-])([a-z]+-\d{3,})(?![A-Za-z0-9-])")
+
+# The same words as the terminal (cli's FLAGGED_TEXT and CONFIDENCE_TEXT); kept here because
+# the page never imports the CLI.
+FLAGGED_TEXT = {
+    "low": ("把握不大", "知识库中可能没有直接回答这个问题的条目。"),
+    "none": ("没有把握", "知识库中很可能没有回答这个问题的条目。"),
+}
+CONFIDENCE_TEXT = {"high": "较有把握", "low": "把握不大", "none": "没有把握"}
+DEFAULT_REPORT_TO = "请把问题告诉知识库的编写组（可在 kb/config.yaml 的 report_to 中写明联系方式）。"
+_CONTACT = re.compile(r"(?P<url>https?://[^\s，。；、）)<>\"']+)|(?P<mail>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)")
 
 SECURITY_HEADERS = [
     # No page needs a script; styles and images come only from qabase itself.
@@ -79,8 +97,12 @@ class WebKB:
         self.library = _statute_library(kbase, statutes)
         self._load_lock = threading.Lock()
         self._search_lock = threading.Lock()
+        self._law_lock = threading.Lock()
         self._loaded = None
         self._signature = None
+        self._related: dict[str, list[dict]] = {}
+        self._related_signature = None
+        self._article_terms = None
 
     @property
     def kb(self):
@@ -146,6 +168,47 @@ class WebKB:
             record_gap(self.kbase, result)
         return result
 
+    def related(self, entry_ids, limit: int = RELATED_LIMIT) -> dict[str, list[dict]]:
+        """``kbase.related`` (what ``qabase show`` lists) for each id, remembered until an entry
+        file or the published record changes: each call reads every stored entry, too slow for
+        twenty results a page."""
+        self.loaded()
+        key = (self._signature, _stat_key(self.kb.kb_dir / "published.json"))  # edits, publications
+        out = {}
+        with self._search_lock:  # related() reads the shared index reader, as searches do
+            if self._related_signature != key:
+                self._related, self._related_signature = {}, key
+            for entry_id in entry_ids:
+                if entry_id not in self._related:
+                    try:
+                        self._related[entry_id] = self.kbase.related(entry_id, limit=RELATED_LIMIT)
+                    except Exception:  # noqa: BLE001 - related entries are a convenience
+                        log.warning("查找相关条目失败", exc_info=True)
+                        out[entry_id] = []
+                        continue
+                out[entry_id] = self._related[entry_id][:limit]
+        return out
+
+    def law_hits(self, query: str) -> list[dict] | None:
+        """The articles ``qabase search`` lists under a flagged search (content.laws.search_articles);
+        None without a statutes directory, or if the lookup fails."""
+        if self.library is None:
+            return None
+        try:
+            from .content.laws import search_articles
+
+            with self._law_lock:
+                if self._article_terms is None:
+                    self._article_terms = _RememberedCuts(self.kbase.segmenter)
+                return search_articles(self.library, self.kbase.analyzer.analyse(query), self._article_terms,
+                                       LAW_HITS)
+        except Exception:  # noqa: BLE001 - the entries are the answer; the articles an extra
+            log.warning("检索法规原文失败", exc_info=True)
+            return None
+
+    def report_to(self) -> str:
+        return str(self.kb.settings.get("report_to") or "").strip() or DEFAULT_REPORT_TO
+
     def entry(self, entry_id: str):
         """Same answers as ``kbase.get`` (BadId, EntryNotFound), from the cached entries."""
         from .api import check_id, find_entry
@@ -169,6 +232,29 @@ class WebKB:
             if e.batch:
                 counts[e.batch] = counts.get(e.batch, 0) + 1
         return sorted(counts.items())
+
+
+def _stat_key(path: Path):
+    try:
+        st = path.stat()
+        return st.st_size, st.st_mtime_ns
+    except OSError:
+        return None
+
+
+class _RememberedCuts:
+    """The segmenter as search_articles uses it (``terms``), remembering each article's cut:
+    search_articles cuts every article of the library on every call."""
+
+    def __init__(self, segmenter):
+        self.segmenter = segmenter
+        self.cuts: dict[str, list[str]] = {}
+
+    def terms(self, text: str) -> list[str]:
+        cut = self.cuts.get(text)
+        if cut is None:
+            cut = self.cuts[text] = self.segmenter.terms(text)
+        return cut
 
 
 def _statute_library(kbase, explicit):
@@ -282,6 +368,7 @@ class Pages:
                                trim_blocks=True, lstrip_blocks=True)
         self.env.globals["topic_name"] = self._topic_name
         self.env.filters["marked"] = _marked
+        self.env.filters["book_title"] = book_title
         self.env.globals["max_query"] = MAX_QUERY_CHARS
 
     def _topic_name(self, slug):
@@ -306,6 +393,7 @@ class Pages:
         try:
             q = _query(request)
             filters = _filters(request)
+            page = _int_param(request, "page", "页码", 1, MAX_PAGE) or 1
         except BadRequest as e:
             return self.render(request, "search.html", status=400, q=q[:MAX_QUERY_CHARS], topic=topic,
                                error=str(e), result=None)
@@ -313,25 +401,70 @@ class Pages:
             return self.render(request, "home.html", q=q, topic=topic, topic_rows=self.web.topic_rows(),
                                batches=self.web.batches(), prompt=True)
         try:
-            result = self.web.search(q, limit=PAGE_RESULTS, **filters)
+            result, found, complete = self._search_pages(q, page, filters)
         except UnknownTopic as e:
             return self.render(request, "search.html", status=400, q=q, topic=topic, error=str(e), result=None)
         t = self.web.kb.find_topic(topic)
-        hits = [{"hit": h, "title": snippet(h.question, result.searched_as, width=10 ** 6)}
-                for h in result.results]
         base = {"q": q, **{k: v for k, v in filters.items() if v is not None and k != "topic"}}
+        here = {**base, **({"topic": t.slug} if t else {})}
         chips = [{"name": "全部专题", "href": "search?" + urlencode(base), "on": t is None}]
         chips += [{"name": x.name, "href": "search?" + urlencode({**base, "topic": x.slug}),
                    "on": t is not None and t.slug == x.slug} for x in self.web.kb.topics]
-        return self.render(request, "search.html", q=q, topic=t.slug if t else "", result=result,
-                           hits=hits, chips=chips, filters=filters,
-                           suggestions=[s for s in result.suggestions if "qabase " not in s])
+        reach = len(found) if complete else min(result.total, MAX_PAGE * PAGE_RESULTS)
+        pages = max(1, -(-reach // PAGE_RESULTS))
+        first = (page - 1) * PAGE_RESULTS
+        shown = found[first:first + PAGE_RESULTS]
+        related = self.web.related([h.id for h in shown])
+        # Titles light up the words the answer snippets light up (search.retrieve.run).
+        marks = [t["text"] for t in result.searched_terms if t.get("origin") not in ("part", "character", "bigram")]
+        hits = [{"hit": h, "related": related.get(h.id, []),
+                 "title": snippet(h.question, marks or result.searched_as, width=10 ** 6)} for h in shown]
+        # A flagged search leaves the judge with the law itself where statutes are configured.
+        laws = self.web.law_hits(q) if result.flagged and result.searched_as and page == 1 else None
+        corrected = None
+        if result.corrections and result.did_you_mean:
+            corrected = {"from_to": [(c["from"], c["to"]) for c in result.corrections],
+                         "query": result.did_you_mean,
+                         "href": "search?" + urlencode({**here, "q": result.did_you_mean})}
+        ctx = dict(q=q, topic=t.slug if t else "", result=result, hits=hits, chips=chips, filters=filters,
+                   page=page, pages=pages, first=first, pager=_pager(here, page, pages), corrected=corrected,
+                   shown_as=shown_terms(result), sure=CONFIDENCE_TEXT.get(result.confidence, ""),
+                   flagged=FLAGGED_TEXT.get(result.confidence) if result.flagged else None,
+                   report_to=_contact(self.web.report_to(), q), laws=laws,
+                   suggestions=[s for s in result.suggestions if "qabase " not in s])
+        if page > pages:
+            # An old link to a page the results no longer reach: say so, offer the last page.
+            return self.render(request, "search.html", status=404, past_end=True,
+                               last_href="search?" + urlencode({**here, **({"page": pages} if pages > 1 else {})}),
+                               **ctx)
+        return self.render(request, "search.html", **ctx)
+
+    def _search_pages(self, q: str, page: int, filters: dict):
+        """(the search as ``qabase search`` runs it, its hits far enough for ``page``, whether
+        those are all the hits the pages reach).
+
+        The first DEPTH hits come from a search of at most DEPTH results, which reranks the
+        same candidates as the terminal's and /api/search's default: the same order and the same
+        confidence. Deeper pages append the rest of one search for every page offered, so that
+        every page slices the same list. Only the first page counts for the gaps log."""
+        from .search.rerank import DEPTH
+
+        need = page * PAGE_RESULTS
+        result = self.web.search(q, limit=min(need, DEPTH), log_gap=page == 1, **filters)
+        found = list(result.results)
+        complete = len(found) >= result.total
+        if need > DEPTH and not complete:
+            deeper = self.web.search(q, limit=MAX_PAGE * PAGE_RESULTS, log_gap=False, **filters)
+            seen = {h.id for h in found}
+            found += [h for h in deeper.results if h.id not in seen]
+            complete = True
+        return result, found, complete
 
     def entry(self, request: Request):
         e = self.web.entry(_check_id(request.path_params["entry_id"]))
         answer = _link_ids(to_html(e.answer), {x.id for x in self.web.loaded().entries}, e.id)
         return self.render(request, "entry.html", e=e, answer=answer,
-                           articles=cited_articles(self.web, e),
+                           articles=cited_articles(self.web, e), related=self.web.related([e.id])[e.id],
                            topic_obj=self.web.kb.find_topic(e.topic))
 
     def topic_page(self, request: Request):
@@ -354,6 +487,73 @@ class Pages:
         return self.render(request, "listing.html", heading=f"第{n}批", kind="batch",
                            description=f"第{n}批发布的条目，共 {len(entries)} 条。",
                            groups=[(t, es) for t, es in groups if es])
+
+
+def shown_terms(result: SearchResult) -> list[str]:
+    """What was searched, in the knowledge base's own words: ``searched_as``, except that a
+    typed colloquial word (one the colloquial lexicon expands, such as 老赖) is shown as the
+    first term the lexicon searched for it (被执行人). Slang is never shown as a search term."""
+    means: dict[str, str] = {}
+    for t in result.searched_terms:
+        if t.get("origin") == "lexicon" and t.get("from"):
+            means.setdefault(t["from"], t["text"])
+    out: list[str] = []
+    for word in result.searched_as:
+        word = means.get(word, word)
+        if word not in out:
+            out.append(word)
+    return out
+
+
+def _pager(params: dict, page: int, pages: int) -> list[dict]:
+    """Links of the pager: previous, page numbers (a window around this page), next."""
+    if pages <= 1:
+        return []
+
+    def href(n):
+        return "search?" + urlencode({**params, **({"page": n} if n > 1 else {})})
+
+    numbers = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
+    out = []
+    if page > 1:
+        out.append({"label": "上一页", "href": href(min(page, pages + 1) - 1), "rel": "prev"})
+    last = 0
+    for n in numbers:
+        if n > last + 1:
+            out.append({"label": "…", "href": None})
+        out.append({"label": str(n), "href": href(n), "current": n == page})
+        last = n
+    if page < pages:
+        out.append({"label": "下一页", "href": href(page + 1), "rel": "next"})
+    return out
+
+
+def _contact(text: str, query: str) -> Markup:
+    """``report_to`` as escaped HTML, its e-mail addresses and web addresses made links (an
+    e-mail link carries the question as its subject)."""
+    out, at = [], 0
+    for m in _CONTACT.finditer(text):
+        out.append(html.escape(text[at:m.start()]))
+        if m.group("mail"):
+            target = f"mailto:{m.group('mail')}?subject=" + quote(f"知识库没有回答的问题：{query[:100]}")
+        else:
+            target = m.group("url")
+        out.append(f'<a href="{html.escape(target, quote=True)}">{html.escape(m.group(0))}</a>')
+        at = m.end()
+    out.append(html.escape(text[at:]))
+    return Markup("".join(out))
+
+
+def book_title(title: str) -> str:
+    """《title》, a title named inside it in 〈〉 as in the entries' legal_basis."""
+    inner = str(title or "").strip().strip("《》").replace("《", "〈").replace("》", "〉")
+    return f"《{inner}》"
+
+
+def _for_browser(message: str) -> str:
+    """An error's text without its terminal advice ("可用 qabase list 查看…"): the page links instead."""
+    kept = [s for s in re.split(r"(?<=。)", message or "") if s and "qabase " not in s]
+    return "".join(kept).strip() or message
 
 
 def _marked(runs) -> str:
@@ -474,7 +674,8 @@ def create_app(kbase: KnowledgeBase | None = None, *, root=None, index_dir=None,
         if is_api(request):
             resp = _error_json(status, code, message)
         else:
-            resp = pages.render(request, "error.html", status=status, message=message, status_code=status)
+            resp = pages.render(request, "error.html", status=status, message=_for_browser(message),
+                                status_code=status)
         if isinstance(exc, HTTPException) and exc.headers:
             resp.headers.update(exc.headers)
         return resp
