@@ -6,12 +6,25 @@ Layout of the index directory (``kb/.index/`` by default)::
     build.lock         held by the process that is building
     gen-<ns>-<pid>/    one engine index per generation, plus manifest.json (small: engine,
                        fingerprint, a digest of the entry files' state) and files-<hash>.marshal
-                       (size, mtime, content hash and id of every entry file)
+                       (size, mtime, content hash and id of every entry file); during an
+                       in-place update also manifest.pending.json (see below)
 
 A build writes a complete new generation, fsyncs its files and the directory, then
 switches CURRENT; a kill at any moment leaves the previous generation live. Older
 generations are removed only after the switch (the previous one is kept for readers that
 opened it a moment before).
+
+An update changes the live generation in place, and two things must change together: the
+engine's documents (published by the engine's own atomic commit) and the manifest that says
+which file states they hold. Before the engine commits, the update durably writes the
+manifest it is about to make true as manifest.pending.json, together with the engine commit
+it starts from and a digest of the manifest it replaces. A reader adopts the pending manifest
+exactly when that manifest is still the one on disk and the engine's latest commit is past
+the one the update started from: then the commit happened, and the pending manifest is what
+it holds. So the engine commit is the one atomic step; a kill before it leaves the old
+manifest in force (the update is redone from scratch), a kill after it leaves the new one,
+and an update is never applied twice. The next writer, under the build lock, makes
+manifest.json say what the reader adopted and removes the pending file.
 """
 from __future__ import annotations
 
@@ -32,6 +45,7 @@ ANALYSIS_VERSION = 4  # 2: numbered lists kept in answer text; 3: vocabulary sav
 CURRENT = "CURRENT"
 LOCK = "build.lock"
 MANIFEST = "manifest.json"
+PENDING = "manifest.pending.json"
 
 PHASES = ("读取条目", "分析文本", "写入索引", "提交", "切换版本")
 
@@ -159,13 +173,50 @@ def why_unusable(base: Path, gen: Path | None) -> str:
     return f"索引指针 {CURRENT} 的内容无效，已从条目重建"
 
 
-def read_manifest(gen: Path) -> dict | None:
-    """The generation's manifest (a few hundred bytes: the per-file table is apart)."""
+def _manifest_file(gen: Path) -> tuple[bytes, dict] | None:
+    """manifest.json as written (raw bytes and parsed), whatever the engine holds."""
     try:
-        data = json.loads((gen / MANIFEST).read_text(encoding="utf-8"))
+        raw = (gen / MANIFEST).read_bytes()
+        data = json.loads(raw.decode("utf-8"))
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) else None
+    return (raw, data) if isinstance(data, dict) else None
+
+
+def _digest(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+def _committed_pending(gen: Path, raw: bytes, manifest: dict) -> dict | None:
+    """The pending manifest of an update whose engine commit happened but whose manifest.json
+    was not written yet (the process was killed in between); None when there is none."""
+    try:
+        pending = json.loads((gen / PENDING).read_bytes().decode("utf-8"))
+    except (OSError, ValueError):
+        return None  # no update under way (the usual case: one failed open)
+    if not isinstance(pending, dict) or pending.get("replaces") != _digest(raw):
+        return None  # left by an update whose manifest.json was written after all
+    started, new = pending.get("engine_commit"), pending.get("manifest")
+    if not isinstance(started, int) or not isinstance(new, dict):
+        return None
+    try:
+        eng = engine_module(manifest.get("engine", "whoosh"))
+    except QabaseError:
+        return None
+    live = _latest_commit(eng, gen)
+    # Only updates commit in place, under the build lock, each after writing its pending
+    # manifest: the first commit after the one an update started from is that update's.
+    return new if live is not None and live > started else None
+
+
+def read_manifest(gen: Path) -> dict | None:
+    """The manifest that describes what the generation's engine holds now (a few hundred
+    bytes: the per-file table is apart): manifest.json, or the pending manifest of an
+    update killed between its engine commit and writing manifest.json."""
+    got = _manifest_file(gen)
+    if got is None:
+        return None
+    return _committed_pending(gen, *got) or got[1]
 
 
 def state_digest(rows) -> str:
@@ -277,11 +328,12 @@ class _locked:
         self.lock.release()
 
 
-def _hook(phase: str) -> None:
-    # Test-only: lets the kill tests stop the build at a known phase (tests/test_reliability.py).
+def _hook(*names: str) -> None:
+    # Test-only: lets the kill tests stop a build or an update at a named point, e.g. a phase
+    # of PHASES, "写入索引:100", or "after-engine-commit" (tests/test_reliability.py).
     target = os.environ.get("QABASE_TEST_PAUSE_AT")
-    if target and target == phase:
-        print(f"QABASE-PAUSED {phase}", flush=True)
+    if target and target in names:
+        print(f"QABASE-PAUSED {target}", flush=True)
         time.sleep(float(os.environ.get("QABASE_TEST_PAUSE_SECONDS", "30")))
 
 
@@ -327,19 +379,23 @@ def manifest_files(gen: Path, manifest: dict) -> dict:
     return data
 
 
-def _write_manifest(gen: Path, manifest: dict, files: dict) -> dict:
-    """Write the file table, then the manifest naming it (each atomically); drop tables
-    that neither this manifest nor the one it replaces names."""
+def _with_table(gen: Path, manifest: dict, files: dict) -> dict:
+    """Write the file table (atomically) and return ``manifest`` naming it."""
     # marshal: a tenth of JSON's time each way at 50,000 files, and the table is the index's
     # own bookkeeping (regenerated from the entries whenever it cannot be read).
     raw = marshal.dumps(files, 4)
     table = FILES_TABLE.format(hashlib.sha256(raw).hexdigest()[:16])
     atomic_write(gen / table, raw)
-    previous = read_manifest(gen)
-    manifest = dict(manifest, files_table=table, file_count=len(files),
-                    state_digest=state_digest((n, r[0], r[1]) for n, r in files.items()))
+    return dict(manifest, files_table=table, file_count=len(files),
+                state_digest=state_digest((n, r[0], r[1]) for n, r in files.items()))
+
+
+def _put_manifest(gen: Path, manifest: dict) -> dict:
+    """Replace manifest.json (atomically); drop tables that neither it nor the manifest it
+    replaces names."""
+    previous = _manifest_file(gen)
     atomic_write(gen / MANIFEST, json.dumps(manifest, ensure_ascii=False).encode("utf-8"))
-    keep = {table, (previous or {}).get("files_table")}
+    keep = {manifest.get("files_table"), (previous[1] if previous else {}).get("files_table")}
     for p in gen.glob("files-*"):
         if p.name not in keep:
             try:
@@ -347,6 +403,27 @@ def _write_manifest(gen: Path, manifest: dict, files: dict) -> dict:
             except OSError:
                 pass
     return manifest
+
+
+def _write_manifest(gen: Path, manifest: dict, files: dict) -> dict:
+    """Write the file table, then the manifest naming it."""
+    return _put_manifest(gen, _with_table(gen, manifest, files))
+
+
+def _settle(gen: Path) -> None:
+    """Under the build lock: if an update was killed after its engine commit, make
+    manifest.json say what readers already adopted; then drop the pending manifest."""
+    pending = gen / PENDING
+    if not pending.exists():
+        return
+    got = _manifest_file(gen)
+    adopted = _committed_pending(gen, *got) if got else None
+    if adopted is not None:
+        _put_manifest(gen, adopted)
+    try:
+        pending.unlink()
+    except FileNotFoundError:
+        pass
 
 
 def _vocab_bytes(segmenter, docs, stopwords, old: dict | None = None) -> bytes:
@@ -420,7 +497,7 @@ def _build_locked(kb, segmenter, catalogue, base: Path, progress, engine: str):
         _write_pinyin(kb, gen)
         _write_lexicon(kb, gen)
         eng.create(gen, docs, vocab, step, PHASES[2], before_commit=lambda: report(PHASES[3]))
-        _hook(f"{PHASES[3]}:已提交")
+        _hook(f"{PHASES[3]}:已提交", "after-engine-commit")
         manifest = {
             "schema_version": SCHEMA_VERSION,
             "engine": engine,
@@ -476,7 +553,10 @@ def refresh_state(kb, gen: Path, manifest: dict, scan, location: Location | None
     base = _prepare(kb, location)
     try:
         with _locked(base, 0):
-            if current_generation(base) != gen or read_manifest(gen) != manifest:
+            if current_generation(base) != gen:
+                return None
+            _settle(gen)
+            if read_manifest(gen) != manifest:
                 return None
             files = {name: list(rec) for name, rec in manifest_files(gen, manifest).items()}
             for name, size, mtime in scan:
@@ -497,20 +577,37 @@ def _latest_commit(eng, gen: Path):
 def update(kb, segmenter, catalogue, gen: Path, manifest: dict, changed: list[str], deleted: list[str],
            progress=None, lock_wait: float | None = 60.0, location: Location | None = None):
     """Bring the live generation up to date in place: re-analyse only the changed files and
-    let the engine's own atomic commit publish them; then the manifest follows.
+    let the engine's own atomic commit publish them together with the manifest they make
+    true (written before as the pending manifest, see the module's docstring).
 
-    A kill between the engine commit and the manifest leaves documents newer than the
-    manifest says, so the next freshness check redoes the same idempotent update.
+    ``changed`` and ``deleted`` are relative to ``manifest``; when another process (or this
+    one, killed after its commit) has updated the generation since, they are worked out again
+    against what the generation holds now, so no change is ever applied twice.
     """
     from .documents import analyse_entries
-    from ..content.entries import load_entry
+    from ..content.entries import load_entry, scan_entry_files
     from ..errors import Problem
 
     base = _prepare(kb, location)
     with _locked(base, lock_wait):
         if current_generation(base) != gen:
             return None  # another process rebuilt meanwhile; the caller re-reads CURRENT
+        _settle(gen)
+        got = _manifest_file(gen)
+        if got is None:
+            raise IndexCorrupt(f"索引 {gen.name} 的清单（{MANIFEST}）缺失或损坏")
+        on_disk, live = got
+        if live != manifest:
+            if not compatible(kb, live, manifest.get("engine", "whoosh")):
+                return None  # not the index the caller judged; it looks again
+            manifest = live
+            changed, deleted, _ = changed_files(kb, gen, manifest, scan_entry_files(kb))
+            if not changed and not deleted:
+                return gen, manifest  # already done
         eng = engine_module(manifest.get("engine", "whoosh"))
+        started = _latest_commit(eng, gen)
+        if started is None:
+            raise IndexCorrupt(f"索引 {gen.name} 已损坏：读不出引擎的提交编号")
         _hook("增量读取")
         files = dict(manifest_files(gen, manifest))
         skipped = [s for s in manifest.get("skipped", []) if s["path"] not in changed and s["path"] not in deleted]
@@ -558,13 +655,23 @@ def update(kb, segmenter, catalogue, gen: Path, manifest: dict, changed: list[st
             except Exception:
                 old = None
         vocab = _vocab_bytes(segmenter, docs, kb.stopwords, old)
+        new_manifest = _with_table(gen, dict(
+            manifest, skipped=skipped, entries=sum(1 for r in files.values() if len(r) > 3 and r[3]),
+            updated_at=time.strftime("%Y-%m-%dT%H:%M:%S")), files)
+        # Durable before the engine commits: from the commit on, readers adopt it.
+        atomic_write(gen / PENDING, json.dumps(
+            {"replaces": _digest(on_disk), "engine_commit": started, "manifest": new_manifest},
+            ensure_ascii=False).encode("utf-8"))
         eng.update(gen, docs, remove, vocab, before_commit=lambda: _hook("增量提交"))
-        fsync_tree(gen)  # the engine's commit must be durable before the manifest says so
-        _hook("增量提交:已提交")
-        new_manifest = dict(manifest, skipped=skipped,
-                            entries=sum(1 for r in files.values() if len(r) > 3 and r[3]),
-                            updated_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
-        return gen, _write_manifest(gen, new_manifest, files)
+        fsync_tree(gen)  # the engine's commit is durable before manifest.json says so
+        _hook("增量提交:已提交", "after-engine-commit")
+        _put_manifest(gen, new_manifest)
+        _hook("增量提交:已写清单")
+        try:
+            (gen / PENDING).unlink()
+        except FileNotFoundError:
+            pass
+        return gen, new_manifest
 
 
 def _clean(base: Path, keep: set[str]) -> None:

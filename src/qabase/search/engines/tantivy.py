@@ -86,7 +86,7 @@ def create(gen: Path, docs: list[dict], vocab: bytes, progress=None, phase="å†™å
     w = _writer(ix, len(docs))
     for i, d in enumerate(docs, 1):
         w.add_document(_document(d))
-        if progress and (i % 500 == 0 or i == len(docs)):
+        if progress and (i % 100 == 0 or i == len(docs)):
             progress(phase, i, len(docs))
     w.add_document(_vocab_document(vocab))
     if before_commit:
