@@ -86,22 +86,31 @@ def hit_dict(kb: KB, h: Hit) -> dict:
     }
 
 
-_ID_RE = re.compile(r"^[a-z]+-\d{3,}$")
+_ID_RE = re.compile(r"^([a-z]+)-(\d{1,9})$")
 
 
 def check_id(entry_id: str) -> str:
-    """The id, normalised; BadId for anything else (a path such as ``../x`` never gets further)."""
+    """The id, normalised: lower case, the number padded to three digits (``fil-03`` and
+    ``dis-1`` are fil-003 and dis-001); BadId for anything else (a path such as ``../x``
+    never gets further)."""
     entry_id = (entry_id or "").strip().lower()
-    if not _ID_RE.match(entry_id):
+    m = _ID_RE.match(entry_id)
+    if not m:
         raise BadId(f"编号格式不对：{entry_id[:40]!r}（应为专题前缀加数字，如 dis-001）")
-    return entry_id
+    return f"{m.group(1)}-{m.group(2).zfill(3)}"
 
 
 def find_entry(loaded, entry_id: str):
-    """The entry with this id among loaded entries; EntryNotFound says why not."""
+    """The entry with this id among loaded entries; EntryNotFound says why not. The number
+    may carry more leading zeros than the entry's (dis-0001 finds dis-001)."""
     entry_id = check_id(entry_id)
+    prefix, _, number = entry_id.partition("-")
     for e in loaded.entries:
         if e.id == entry_id:
+            return e
+    for e in loaded.entries:
+        p, _, n = e.id.partition("-")
+        if p == prefix and n.isdigit() and int(n) == int(number):
             return e
     broken = [p for p in loaded.skipped if Path(p.path).stem == entry_id]
     if broken:

@@ -66,7 +66,8 @@ def os_reason(e: OSError) -> str:
     import errno
 
     reasons = {errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "超出磁盘配额", errno.EACCES: "没有写入权限",
-               errno.EPERM: "没有写入权限", errno.EROFS: "所在磁盘是只读的", errno.EIO: "磁盘读写出错"}
+               errno.EPERM: "没有写入权限", errno.EROFS: "所在磁盘是只读的", errno.EIO: "磁盘读写出错",
+               errno.EADDRINUSE: "端口已被其他程序占用", errno.EADDRNOTAVAIL: "本机没有这个地址"}
     text = reasons.get(e.errno)
     detail = e.strerror or str(e)
     return f"{text}（{detail}）" if text else detail

@@ -67,8 +67,25 @@ class KB:
         found = self.find_topic(value)
         if found is None:
             names = "、".join(f"{t.slug}（{t.name}）" for t in self.topics)
-            raise UnknownTopic(f"未知专题：{value}。可用的专题：{names}")
+            close = self.closest_topic(value)
+            hint = f"是不是“{close.name}”（{close.slug}）？" if close else ""
+            raise UnknownTopic(f"未知专题：{value}。{hint}可用的专题：{names}")
         return found
+
+    def closest_topic(self, value: str | None) -> Topic | None:
+        """The topic whose Chinese name or slug is nearest to a mistyped ``value`` (程序衔结 →
+        程序衔接), or None when none is near."""
+        import difflib
+
+        value = str(value or "").strip().lower()
+        if not value:
+            return None
+        pool = {}
+        for t in self.topics:
+            pool.setdefault(t.name, t)
+            pool.setdefault(t.slug, t)
+        close = difflib.get_close_matches(value, list(pool), n=1, cutoff=0.5)
+        return pool[close[0]] if close else None
 
     def find_topic(self, value: str | None) -> Topic | None:
         if not value:

@@ -250,7 +250,7 @@ def load_entry(path: Path, kb: KB, catalogue=None, served: bool = False) -> tupl
             citations.append(parse_citation(item))
             citation_lines.append(line)
         except CitationSyntaxError as e:
-            err(line, f"法律依据无法解析：{e}")
+            err(line, f"法律依据无法解析：{e}{_canonical_hint(kb, item)}")
 
     batch = meta.get("batch")
     if batch is not None:
@@ -299,6 +299,27 @@ def load_entry(path: Path, kb: KB, catalogue=None, served: bool = False) -> tupl
         superseded_by=text_field("superseded_by"), body_line=body_line, field_lines=dict(lines),
     )
     return entry, problems
+
+
+_catalogues: dict = {}
+
+
+def _canonical_hint(kb: KB, item: str) -> str:
+    """For a loose reference in legal_basis (民诉法第119条), the canonical citation to write
+    instead, read with the same resolver as ``qabase law``; empty when it cannot be resolved."""
+    from .catalogue import load_catalogue
+    from .laws import resolve_reference
+
+    path = kb.kb_dir / "instruments.yaml"
+    try:
+        key = (path, path.stat().st_mtime_ns)
+        if key not in _catalogues:
+            _catalogues.clear()
+            _catalogues[key] = load_catalogue(path)
+        resolved = resolve_reference(item, _catalogues[key])
+    except Exception:  # noqa: BLE001 - no suggestion is better than a wrong one
+        return ""
+    return f"。应写作：{resolved.to_dict()['citation']}"
 
 
 def _item_line(head: str, head_line: int, default: int, item: str) -> int:

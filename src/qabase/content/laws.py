@@ -253,7 +253,10 @@ def search_articles(library: StatuteLibrary, plan, segmenter, limit: int = 5) ->
         from .numerals import to_chinese
 
         label = f"第{to_chinese(int(art))}条" + (f"之{to_chinese(int(sub))}" if sub else "")
-        out.append({"title": st.title, "file": st.path.name, "article": label, "key": key,
+        # A title quoting another (最高人民法院关于适用《中华人民共和国民事诉讼法》的解释) is
+        # shown inside 《》 everywhere, so its inner marks are 〈〉 as in every citation.
+        title = st.title.replace("《", "〈").replace("》", "〉")
+        out.append({"title": title, "file": st.path.name, "article": label, "key": key,
                     "score": round(score, 3), "text": text})
     return out
 
