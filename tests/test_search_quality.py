@@ -120,3 +120,17 @@ def test_config_still_setting_the_old_gap_threshold_gets_a_clear_message(tmp_pat
     cfg.write_text(cfg.read_text(encoding="utf-8") + "gaps:\n  threshold:\n    whoosh: 8.0\n", encoding="utf-8")
     msgs = [p.message for p in open_kb(root).kb.warnings]
     assert any("gaps.threshold 已不再使用" in m and "confidence.yaml" in m for m in msgs)
+
+
+def test_the_total_counts_entries_matching_a_word_not_a_bigram_alone(kb):
+    from qabase.content.render import to_text
+
+    q = "下落不明案结"
+    r = kb.search(q, limit=100)
+    words = [t["text"] for t in r.searched_terms if t["origin"] == "query"]
+    assert words
+    texts = {e.id: e.question + "".join(e.aliases) + "".join(e.tags) + to_text(e.answer)
+             for e in kb.load_entries().entries if e.status == "published"}
+    with_word = {i for i, t in texts.items() if any(w in t for w in words)}
+    assert r.total == len(with_word)
+    assert len(r.results) > r.total  # an entry sharing only the bigram 案结 is ranked, not counted

@@ -155,7 +155,7 @@ class Reader:
     def search(self, plan, filters, limit: int) -> tuple[int, list[tuple[float, dict]]]:
         t = self.tantivy
         Q, Occur = t.Query, t.Occur
-        should = []
+        should, strong = [], []
         for weight, members in plan.groups():
             fields = {BIGRAM_FIELD: 1.0} if members[0].origin == "bigram" else FIELD_BOOSTS
             for f, b in fields.items():
@@ -165,8 +165,11 @@ class Reader:
                 # so what a word brought in still never adds to the word's own weight.
                 q = qs[0] if len(qs) == 1 else Q.disjunction_max_query(qs)
                 should.append((Occur.Should, Q.boost_query(q, b * weight)))
+                if members[0].origin not in ("bigram", "character"):
+                    strong.append(should[-1])
         for key in plan.citations:
             should.append((Occur.Should, Q.boost_query(Q.term_query(self.schema, "cites", key), CITATION_BOOST)))
+            strong.append(should[-1])
         if not should:
             return 0, []
         must = [(Occur.Must, Q.boolean_query(should))]
@@ -181,7 +184,11 @@ class Reader:
         try:
             r = self.searcher.search(Q.boolean_query(must), max(1, limit))
             out = [(float(score), json.loads(self.searcher.doc(addr)["doc"][0])) for score, addr in r.hits]
-            return r.count, out
+            total = r.count
+            # "共 N 条" counts entries matching a word (or a cited article), not a bigram alone.
+            if strong and len(strong) < len(should):
+                total = self.searcher.search(Q.boolean_query([(Occur.Must, Q.boolean_query(strong))] + must[1:]), 1).count
+            return total, out
         except Exception as e:
             raise EngineCorrupt(f"索引已损坏：{type(e).__name__}") from None
 

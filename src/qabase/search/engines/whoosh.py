@@ -247,7 +247,7 @@ class Reader:
         rd = self.reader
         common = COMMON_SHARE * max(1, rd.doc_count())
         leaves = list(enumerate(rd.leaf_readers()))
-        subs = []
+        subs, weak = [], []
         for weight, members in plan.groups():
             bigram = members[0].origin == "bigram"
             fields = {BIGRAM_FIELD: 1.0} if bigram else FIELD_BOOSTS
@@ -267,6 +267,7 @@ class Reader:
                 if f == "answer" and gdf > common:
                     continue
                 subs.append((f, found, b * weight, gdf))
+                weak.append(members[0].origin in ("bigram", "character"))
         for key in plan.citations:
             subs.append(("cites", [(key, 1.0, 0)], CITATION_BOOST, 0))
         if not subs:
@@ -286,9 +287,17 @@ class Reader:
                 allowed = set.intersection(*(self._docset(f, v) for f, v in parts))
                 scores = {d: s for d, s in scores.items() if d in allowed}
             best = heapq.nsmallest(max(1, limit), scores.items(), key=lambda kv: (-kv[1], kv[0]))
-            return len(scores), [(s, rd.stored_fields(d)["doc"]) for d, s in best]
+            return self._total(subs, weak, scores), [(s, rd.stored_fields(d)["doc"]) for d, s in best]
         except Exception as e:  # damaged segment files surface only when read
             raise EngineCorrupt(f"索引已损坏：{type(e).__name__}") from None
+
+    def _total(self, subs, weak, scores) -> int:
+        """Entries matching a word of the query (or a cited article): what "共 N 条" counts.
+        Bigrams and lone characters rank entries but would make nearly every entry a "result"."""
+        strong = [s for s, w in zip(subs, weak) if not w]
+        if len(strong) == len(subs) or (not strong and len(subs) == len(weak)):
+            return len(scores)
+        return len(self._scores(strong).keys() & scores.keys())
 
     def doc_frequency(self, text: str) -> tuple[int, int]:
         """(documents containing ``text`` in any word field, documents in the index)."""
