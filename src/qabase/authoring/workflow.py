@@ -182,16 +182,10 @@ def create_exclusive(path: Path, data: bytes) -> bool:
             os.unlink(tmp)
         except OSError:
             pass
-    try:  # the new name itself must survive a power cut, not only the file's bytes
-        fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return True  # Windows cannot open a directory; its metadata writes are durable enough
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    # The new name itself must survive a power cut, not only the file's bytes.
+    from ..search.storage import _fsync_path
+
+    _fsync_path(path.parent, directory=True)
     return True
 
 
