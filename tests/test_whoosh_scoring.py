@@ -42,7 +42,7 @@ def whoosh_ranking(reader, plan, filters, limit):
         fields = {BIGRAM_FIELD: 1.0} if t.origin == "bigram" else FIELD_BOOSTS
         for f, b in fields.items():
             df = rd.doc_frequency(f, t.text)
-            if df and not (f == "answer" and df > common):
+            if df and not (f in ("answer", BIGRAM_FIELD) and df > common):
                 subs.append(Term(f, t.text, boost=b * weight * t.weight))
     subs += [Term("cites", k, boost=CITATION_BOOST) for k in plan.citations]
     if not subs:

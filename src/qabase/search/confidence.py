@@ -71,9 +71,26 @@ def level(evidence: dict | None, cutoffs: dict) -> str:
     return "high"
 
 
+_cache: dict[tuple, dict] = {}
+
+
 def load_cutoffs(kb, engine: str) -> dict:
-    """The calibrated cut-offs of ``engine`` from kb/confidence.yaml, else the defaults."""
+    """The calibrated cut-offs of ``engine`` from kb/confidence.yaml, else the defaults; read
+    once per state of the file (every search asks)."""
+    import os
+
     path = kb.kb_dir / FILE
+    try:
+        st = os.stat(path)
+    except OSError:
+        return dict(DEFAULT_CUTOFFS)
+    key = (str(path), st.st_mtime_ns, st.st_size, engine)
+    if key not in _cache:
+        _cache[key] = _read_cutoffs(path, engine)
+    return dict(_cache[key])
+
+
+def _read_cutoffs(path, engine: str) -> dict:
     if not path.exists():
         return dict(DEFAULT_CUTOFFS)
     from .. import yamlsafe

@@ -34,16 +34,19 @@ def _covered(text: str, words: list[str]) -> tuple[int, int]:
                 break
             hit[i:i + len(w)] = b"\x01" * len(w)
             start = i + 1
-    total = sum(1 for c in text if _CJK.match(c))
-    return sum(1 for i, c in enumerate(text) if hit[i] and _CJK.match(c)), total
+    cjk = [("\u4e00" <= c <= "\u9fff") for c in text]
+    return sum(1 for i, k in enumerate(cjk) if k and hit[i]), sum(cjk)
 
 
-def overlap(plan: QueryPlan, texts: list[str]) -> float:
+def _typed_groups(plan: QueryPlan) -> list[tuple[float, list[str]]]:
+    return [(w, [t.text for t in ms]) for w, ms in plan.groups() if ms[0].origin in ("query", "correction", "lexicon")]
+
+
+def overlap(plan: QueryPlan, texts: list[str], groups=None) -> float:
     """How nearly the query says one of ``texts``: for the best text, the share of its
     characters the query's word groups cover times the share of the query's (weighted) word
     groups it contains. 1.0 means the same words both ways."""
-    groups = [(w, [t.text for t in ms]) for w, ms in plan.groups()
-              if ms[0].origin in ("query", "correction", "lexicon")]
+    groups = _typed_groups(plan) if groups is None else groups
     if not groups:
         return 0.0
     total_w = sum(w for w, _ in groups)
@@ -89,8 +92,9 @@ def _article_words(label: str) -> str | None:
 def rerank(plan: QueryPlan, found: list[tuple[float, dict]]) -> list[tuple[float, dict, float]]:
     """(score, stored doc, overlap) of every candidate, best first."""
     out = []
+    groups = _typed_groups(plan)  # once per query, not once per candidate
     for score, d in found:
-        ov = overlap(plan, [d.get("question", ""), *(d.get("aliases") or [])])
+        ov = overlap(plan, [d.get("question", ""), *(d.get("aliases") or [])], groups)
         s = score * (1 + ALPHA * ov)
         if plan.citation_labels:
             s += score * centrality(_article_words, d, plan.citation_labels)

@@ -263,8 +263,9 @@ class Reader:
                     continue
                 # A group is one term: Lucene's SynonymQuery takes the largest doc frequency.
                 gdf = max(df for _, _, df in found)
-                # A word in most answers ("执行", "法院") ranks little and costs the most.
-                if f == "answer" and gdf > common:
+                # A word in most answers ("执行", "法院") ranks little and costs the most; so
+                # does a bigram found in most entries.
+                if f in ("answer", BIGRAM_FIELD) and gdf > common:
                     continue
                 subs.append((f, found, b * weight, gdf))
                 weak.append(members[0].origin in ("bigram", "character"))
