@@ -18,7 +18,6 @@ DEPTH = 50  # candidates looked at again; past this the engine's order stands
 ALPHA = 0.6
 # Overlap at or above this is a near-exact match of a question or alias (see rerank).
 NEAR_EXACT = 0.75
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 # A citation in the question, first in legal_basis, in the conclusion, elsewhere.
 CENTRALITY = {"question": 1.0, "first": 0.8, "conclusion": 0.6, "listed": 0.3}
 
@@ -108,40 +107,3 @@ def rerank(plan: QueryPlan, found: list[tuple[float, dict]]) -> list[tuple[float
         lifted = [(max(s, top * 1.05) + (len(near) - i) * 1e-6, d, ov) for i, (s, d, ov) in enumerate(near)]
         out = lifted + [x for x in out if x[2] < NEAR_EXACT]
     return out
-
-
-# A question of at least this many words is a story: its words would be weighed by how
-# informative they are, so that the legal core outweighs the narrative around it.
-# Off (None): weighing by idf again on top of BM25 lost on both sets (README); kept to re-measure.
-VERBOSE_FROM: int | None = None
-VERBOSE_POWER = 1.0
-
-
-def weigh_verbose(plan: QueryPlan, doc_frequency) -> None:
-    """Verbose-query reduction by idf (as in Bendersky and Croft's term weighting for long
-    queries): each typed word group is weighted by its idf relative to the query's most
-    informative word. Groups absent from the index keep their weight (they match nothing)."""
-    typed = [(g, ms) for g, ms in _groups_by_id(plan) if ms[0].origin in ("query", "correction", "lexicon")]
-    if not VERBOSE_FROM or len(typed) < VERBOSE_FROM:
-        return
-    import math
-
-    idf = {}
-    for g, ms in typed:
-        dfs = [doc_frequency(t.text) for t in ms]
-        df = max(d for d, _ in dfs)
-        n = max(n for _, n in dfs) or 1
-        if df:
-            idf[g] = math.log(1 + (n - df + 0.5) / (df + 0.5))
-    if not idf:
-        return
-    top = max(idf.values()) or 1.0
-    for g, v in idf.items():
-        plan.group_weights[g] = plan.group_weights.get(g, 1.0) * (v / top) ** VERBOSE_POWER
-
-
-def _groups_by_id(plan: QueryPlan):
-    by: dict[int, list] = {}
-    for t in plan.terms:
-        by.setdefault(t.group, []).append(t)
-    return list(by.items())

@@ -41,9 +41,8 @@ def run(reader, plan: QueryPlan, filters: Filters, limit: int) -> tuple[int, lis
     """Return (total matching, top ``limit`` hits) from any engine's reader."""
     if plan.empty:
         return 0, []
-    from .rerank import DEPTH, rerank, weigh_verbose
+    from .rerank import DEPTH, rerank
 
-    weigh_verbose(plan, reader.doc_frequency)
     total, found = reader.search(plan, filters, max(limit, DEPTH))
     ranked = rerank(plan, found)
     found = [(s, d) for s, d, _ in ranked][:limit]

@@ -377,6 +377,12 @@ class QueryAnalyzer:
         self.catalogue = catalogue
         self._names = None
 
+    def _load_names(self):
+        if self._names is None:
+            if callable(self.catalogue):  # loaded only when a query looks like a citation
+                self.catalogue = self.catalogue()
+            self._names = self.catalogue.names_for_queries()
+
     def _find_citations(self, text: str):
         from ..content.catalogue import citation_key
         from ..content.citations import Citation
@@ -384,10 +390,8 @@ class QueryAnalyzer:
         keys, labels, spans = [], [], []
         compact = re.sub(r"[\s《》〈〉<>]", "", text)
         matches = list(QUERY_ARTICLE_RE.finditer(compact))
-        if matches and self._names is None:
-            if callable(self.catalogue):  # loaded only when a query looks like a citation
-                self.catalogue = self.catalogue()
-            self._names = self.catalogue.names_for_queries()
+        if matches:
+            self._load_names()
         for m in matches:
             before = compact[: m.start()]
             for name, inst in self._names:
@@ -407,10 +411,7 @@ class QueryAnalyzer:
         for m in _BARE_NUMBER.finditer(compact):
             if any(a <= m.start() < b for a, b in spans):
                 continue
-            if self._names is None:
-                if callable(self.catalogue):
-                    self.catalogue = self.catalogue()
-                self._names = self.catalogue.names_for_queries()
+            self._load_names()
             before = compact[: m.start()]
             for name, inst in self._names:
                 if before.endswith(name):

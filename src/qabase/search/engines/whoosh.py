@@ -271,6 +271,7 @@ class Reader:
                 weak.append(members[0].origin in ("bigram", "character"))
         for key in plan.citations:
             subs.append(("cites", [(key, 1.0, 0)], CITATION_BOOST, 0))
+            weak.append(False)
         if not subs:
             return 0, []
         parts = []
@@ -283,22 +284,17 @@ class Reader:
         if filters.batch is not None:
             parts.append(("batch", str(filters.batch)))
         try:
-            scores = self._scores(subs)
+            scores, worded = self._scores(subs, weak)
             if parts:
                 allowed = set.intersection(*(self._docset(f, v) for f, v in parts))
                 scores = {d: s for d, s in scores.items() if d in allowed}
             best = heapq.nsmallest(max(1, limit), scores.items(), key=lambda kv: (-kv[1], kv[0]))
-            return self._total(subs, weak, scores), [(s, rd.stored_fields(d)["doc"]) for d, s in best]
+            # "共 N 条" counts entries matching a word (or a cited article); bigrams and lone
+            # characters rank entries but would make nearly every entry a "result".
+            total = len(scores) if all(weak) else len(worded & scores.keys())
+            return total, [(s, rd.stored_fields(d)["doc"]) for d, s in best]
         except Exception as e:  # damaged segment files surface only when read
             raise EngineCorrupt(f"索引已损坏：{type(e).__name__}") from None
-
-    def _total(self, subs, weak, scores) -> int:
-        """Entries matching a word of the query (or a cited article): what "共 N 条" counts.
-        Bigrams and lone characters rank entries but would make nearly every entry a "result"."""
-        strong = [s for s, w in zip(subs, weak) if not w]
-        if len(strong) == len(subs) or (not strong and len(subs) == len(weak)):
-            return len(scores)
-        return len(self._scores(strong).keys() & scores.keys())
 
     def doc_frequency(self, text: str) -> tuple[int, int]:
         """(documents containing ``text`` in any word field, documents in the index)."""
@@ -307,18 +303,23 @@ class Reader:
         df = max(sum(self._postings(n, seg, f, text)[2] for n, (seg, _) in leaves) for f in FIELD_BOOSTS)
         return df, rd.doc_count_all()
 
-    def _scores(self, subs) -> dict[int, float]:
+    def _scores(self, subs, weak=None) -> tuple[dict[int, float], set[int]]:
+        """Scores of every matching document, and the documents matched by a sub that is
+        not weak (``weak[i]`` marks bigram and lone-character subs)."""
         rd = self.reader
+        weak = weak or [False] * len(subs)
+        worded: set[int] = set()
         doc_count = rd.doc_count_all()
         length_of_byte = self._length_of_byte
         scores: dict[int, float] = {}
         get = scores.get
         for n, (seg, base) in enumerate(rd.leaf_readers()):
-            for f, members, boost, df in subs:
+            for (f, members, boost, df), is_weak in zip(subs, weak):
                 if f == "cites":  # not scorable: Whoosh scores the bare weight
                     for d, w in zip(*self._postings(n, seg, f, members[0][0])[:2]):
                         d += base
                         scores[d] = get(d, 0.0) + w * boost
+                        worded.add(d)
                     continue
                 if len(members) == 1:
                     ids, weights, _ = self._postings(n, seg, f, members[0][0])
@@ -342,7 +343,9 @@ class Reader:
                     s = idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl))) * boost
                     d += base
                     scores[d] = get(d, 0.0) + s
-        return scores
+                    if not is_weak:
+                        worded.add(d)
+        return scores, worded
 
     def _postings(self, n: int, seg, field: str, text: str):
         """(live document numbers, their weights, doc frequency) of a term in segment ``n``;
